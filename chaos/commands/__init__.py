@@ -1,0 +1,1 @@
+"""One module per ``wschaos`` subcommand; each exposes ``register(subparsers)``."""
