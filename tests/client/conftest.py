@@ -1,0 +1,178 @@
+"""Fixtures for the client's tests: a real emulator on loopback, its control API, and clients.
+
+Time: the emulator and the clients run at N=600, so the 30 s heartbeat takes 50 ms and a 60 s
+backoff window 100 ms. Budgets a test does not exercise are widened to seconds of real time (a
+loaded 2-core machine must not fake a timeout), the heartbeat is off unless a test is about it,
+and the gateway's idle timeout is lifted to 2 h (12 s real) unless a test is about idleness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry
+
+from client import ConnectionState, ResilientWebSocketClient, StatusChange
+from emulator import EmulatorServer
+
+SCALE = 600.0
+#: Generous real-time bound for anything that should happen "at once" on a loaded 2-core box.
+SOON = 5.0
+
+
+class Control:
+    """The emulator's control API (design §5) and its @connections API, over aiohttp."""
+
+    def __init__(self, server: EmulatorServer, http: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.http = http
+        self.base = f"{server.http_url}/_wschaos"
+
+    async def _call(self, method: str, url: str, body: Any = None) -> Any:
+        async with self.http.request(method, url, json=body) as response:
+            text = await response.text()
+            assert response.status < 300, f"{method} {url} -> {response.status}: {text}"
+            return await response.json(content_type=None) if text else None
+
+    async def connections(self) -> list[dict[str, Any]]:
+        listing = await self._call("GET", f"{self.base}/connections")
+        return listing["connections"] if isinstance(listing, dict) else listing
+
+    async def only_connection_id(self) -> str:
+        (connection,) = await self.connections()
+        return str(connection["connectionId"])
+
+    async def close(self, connection_id: str, **body: Any) -> None:
+        await self._call("POST", f"{self.base}/connections/{connection_id}/close", body)
+
+    async def close_all(self, **body: Any) -> None:
+        await self._call("POST", f"{self.base}/close-all", body)
+
+    async def fault(self, **body: Any) -> Any:
+        return await self._call("POST", f"{self.base}/faults", body)
+
+    async def clear_faults(self) -> None:
+        await self._call("DELETE", f"{self.base}/faults")
+
+    async def patch_config(self, **body: Any) -> None:
+        await self._call("PATCH", f"{self.base}/config", body)
+
+    async def backend(self, action: str, **body: Any) -> Any:
+        return await self._call("POST", f"{self.base}/backend/{action}", body)
+
+    async def ledger(self) -> dict[str, int]:
+        """The sample API's executions per ``query_id``."""
+        return dict((await self._call("GET", f"{self.base}/ledger"))["queries"])
+
+    async def reset(self) -> None:
+        await self._call("POST", f"{self.base}/reset")
+
+    async def delete_connection(self, connection_id: str) -> None:
+        """``DELETE @connections/{id}``, as a back end calls it."""
+        url = f"{self.server.http_url}/{_stage(self.server)}/@connections/{connection_id}"
+        async with self.http.delete(url) as response:
+            assert response.status == 204, await response.text()
+
+
+def _stage(server: EmulatorServer) -> str:
+    return server.ws_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+class Recorder:
+    """Subscribes to a client and lets a test await a status."""
+
+    def __init__(self, client: ResilientWebSocketClient) -> None:
+        self.changes: list[StatusChange] = []
+        self._wake = asyncio.Event()
+        client.subscribe(self._on_change)
+
+    def _on_change(self, change: StatusChange) -> None:
+        self.changes.append(change)
+        self._wake.set()
+
+    @property
+    def texts(self) -> list[str]:
+        return [change.text for change in self.changes]
+
+    async def wait_for(
+        self,
+        state: ConnectionState,
+        *,
+        attempt: int | None = None,
+        nth: int = 1,
+        timeout: float = SOON,
+    ) -> StatusChange:
+        """The ``nth`` change (recorded so far or later) into ``state`` (and ``attempt``)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                matches = [
+                    change
+                    for change in self.changes
+                    if change.new is state and (attempt is None or change.attempt == attempt)
+                ]
+                if len(matches) >= nth:
+                    return matches[nth - 1]
+                self._wake.clear()
+                await self._wake.wait()
+
+    def clear(self) -> None:
+        self.changes.clear()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(config=None, time_scale=SCALE) as server:
+        yield server
+
+
+@pytest.fixture
+async def control(emulator: EmulatorServer) -> AsyncIterator[Control]:
+    async with aiohttp.ClientSession() as http:
+        ctl = Control(emulator, http)
+        await ctl.reset()
+        await ctl.patch_config(idle_timeout="2h")
+        yield ctl
+        await ctl.reset()
+
+
+@pytest.fixture
+async def make_client(
+    emulator: EmulatorServer, control: Control
+) -> AsyncIterator[Callable[..., tuple[ResilientWebSocketClient, Recorder]]]:
+    """Build clients on the emulator (N=600, seeded jitter, own registry); closed afterwards.
+
+    Depends on ``control`` so the gateway is reset before the clients exist and after they close.
+    """
+    made: list[ResilientWebSocketClient] = []
+
+    def make(**options: Any) -> tuple[ResilientWebSocketClient, Recorder]:
+        options.setdefault("rest_url", emulator.rest_url)
+        options.setdefault("time_scale", SCALE)
+        options.setdefault("heartbeat_interval", None)
+        for budget in ("query_timeout", "open_timeout", "fallback_after"):
+            options.setdefault(budget, 5 * SCALE)  # 5 s real
+        options.setdefault("pong_timeout", 2 * SCALE)  # 2 s real
+        options.setdefault("rng", random.Random(4))
+        options.setdefault("registry", CollectorRegistry())
+        client = ResilientWebSocketClient(options.pop("url", emulator.ws_url), **options)
+        made.append(client)
+        return client, Recorder(client)
+
+    yield make
+    for client in made:
+        await client.close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A ws:// URL on a loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"ws://127.0.0.1:{port}/prod"
