@@ -1,0 +1,105 @@
+"""``wschaos emulator``: run the API Gateway WebSocket emulator until SIGINT/SIGTERM (design §4).
+
+Prints ``emulator: ws://HOST:PORT/STAGE rest: http://HOST:RPORT/STAGE`` once both ports listen
+(with ``--tls``: ``wss``/``https`` and `` ca: FILE``). A bad config or option exits 2 with one line
+naming the file, key and value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from chaos.errors import UserError
+
+__all__ = ["register", "run"]
+
+
+def _time_scale(value: str) -> float:
+    try:
+        factor = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not factor > 0 or factor == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {value!r}")
+    return factor
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``emulator`` subcommand."""
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the API Gateway WebSocket emulator",
+        description="Serve an emulated API Gateway WebSocket API (and its REST API) until "
+        "interrupted. Without --config: the built-in sample API.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="API config (YAML)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=3001, help="WebSocket, @connections and control port (3001)"
+    )
+    parser.add_argument("--rest-port", type=int, default=3000, help="REST API port (3000)")
+    parser.add_argument("--stage", help="stage name (overrides the config's)")
+    parser.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        metavar="N",
+        help="divide every configured duration by N (default 1)",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve wss:// and https:// with a local CA"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the emulator, print the ready line, serve until SIGINT or SIGTERM."""
+    from emulator import ApiConfig, ConfigError, EmulatorError, EmulatorServer, load_config
+
+    try:
+        config = load_config(args.config) if args.config else ApiConfig()
+        if args.stage is not None:
+            config = config.with_overrides({"stage": args.stage}, source="--stage")
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    for option, port in (("--port", args.port), ("--rest-port", args.rest_port)):
+        if not 0 <= port <= 65535:
+            raise UserError(f"{option}: {port}: not a port number")
+    server = EmulatorServer(
+        config,
+        host=args.host,
+        port=args.port,
+        rest_port=args.rest_port,
+        time_scale=args.time_scale,
+        tls=args.tls,
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        raise UserError(
+            f"--host/--port: {args.host}: cannot listen: {exc.strerror or exc}"
+        ) from None
+    except (EmulatorError, ImportError) as exc:
+        raise UserError(str(exc)) from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        line = f"emulator: {server.ws_url} rest: {server.rest_url}"
+        if server.ca_file is not None:
+            line += f" ca: {server.ca_file}"
+        print(line, flush=True)
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()
+    print("emulator: stopped", file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,249 @@
+"""The control API, ``/_wschaos`` on the WebSocket port (design §5; not part of AWS's surface).
+
+Scenarios and tests drive the gateway from outside with it: list and close connections (with a
+code, or abruptly), add and remove gateway faults, patch the running config, reset, act as the
+back end through the @connections operations, and read the sample API's query ledger. Errors are
+4xx with ``{"message": "..."}`` naming the problem; nothing a caller sends can stop the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from emulator.config import PATCHABLE_KEYS
+from emulator.exceptions import ConfigError
+from emulator.faults import FaultError, parse_fault
+from emulator.frames import REASONS, CloseCode
+from emulator.management import perform
+from emulator.sample.ledger import ledger_for
+from emulator.websocket import GATEWAY
+
+__all__ = ["PREFIX", "add_control_routes", "control_middleware"]
+
+PREFIX = "/_wschaos"
+
+#: Close codes a client may be sent (RFC 6455 §7.4): 1005, 1006 and 1015 never go on the wire.
+_SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+
+
+class ControlError(Exception):
+    """A bad control request: answered with ``status`` and ``{"message": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@web.middleware
+async def control_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn errors under ``/_wschaos`` into JSON ``{"message": ...}`` answers."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ControlError as exc:
+        return web.json_response({"message": exc.message}, status=exc.status)
+    except web.HTTPNotFound:
+        return web.json_response(
+            {"message": f"no control endpoint {request.method} {request.path}"}, status=404
+        )
+    except web.HTTPMethodNotAllowed as exc:
+        return web.json_response(
+            {
+                "message": f"{request.method} not allowed on {request.path} "
+                f"(allowed: {', '.join(sorted(exc.allowed_methods))})"
+            },
+            status=405,
+        )
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object body; empty means ``{}``."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise ControlError(413, f"request body too large: {exc.text}") from None
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ControlError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ControlError(400, f"request body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _unknown_keys(data: Mapping[str, Any], known: set[str]) -> None:
+    for key in data:
+        if key not in known:
+            raise ControlError(400, f"{key}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _close_params(data: Mapping[str, Any]) -> tuple[int, str, bool]:
+    """``{"code", "reason"}`` or ``{"abrupt": true}``; default 1001 "Going away"."""
+    _unknown_keys(data, {"code", "reason", "abrupt"})
+    abrupt = data.get("abrupt", False)
+    if not isinstance(abrupt, bool):
+        raise ControlError(400, f"abrupt: {abrupt!r}: must be true or false")
+    code = data.get("code", CloseCode.GOING_AWAY)
+    if (
+        isinstance(code, bool)
+        or not isinstance(code, int)
+        or not (code in _SENDABLE or 3000 <= code <= 4999)
+    ):
+        raise ControlError(
+            400,
+            f"code: {code!r}: not a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
+        )
+    reason = data.get("reason", REASONS.get(code, ""))  # type: ignore[call-overload]
+    if not isinstance(reason, str) or len(reason.encode("utf-8")) > 123:
+        raise ControlError(400, f"reason: {reason!r}: must be a string of at most 123 bytes")
+    return code, reason, abrupt
+
+
+async def list_connections(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    return web.json_response(
+        {"connections": [gateway.describe(conn) for conn in gateway.connections()]}
+    )
+
+
+async def close_connection(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    code, reason, abrupt = _close_params(await _body(request))
+    connection_id = request.match_info["connection_id"]
+    conn = gateway.connection(connection_id)
+    if conn is None or connection_id not in gateway.open_connection_ids():
+        raise ControlError(404, f"connection {connection_id!r}: no such open connection")
+    if abrupt:
+        gateway.abort(conn, "fault")
+    else:
+        gateway.close(conn, code, reason, "fault")
+    await gateway.wait_closed([connection_id], timeout=5.0)
+    return web.json_response({"closed": [connection_id]})
+
+
+async def close_all(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    code, reason, abrupt = _close_params(await _body(request))
+    closed = await gateway.close_all(code, reason, abrupt=abrupt)
+    return web.json_response({"closed": closed})
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"faults": request.app[GATEWAY].faults.to_wire()})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    try:
+        fault, duration = parse_fault(await _body(request))
+        entry = gateway.faults.add(fault, duration)
+    except FaultError as exc:
+        raise ControlError(400, str(exc)) from None
+    return web.json_response(entry.to_wire(gateway.loop.time()), status=201)
+
+
+async def remove_fault(request: web.Request) -> web.Response:
+    fault_id = request.match_info["fault_id"]
+    if not request.app[GATEWAY].faults.remove(fault_id):
+        raise ControlError(404, f"fault {fault_id!r}: no such fault")
+    return web.json_response({"removed": [fault_id]})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    faults = request.app[GATEWAY].faults
+    removed = [entry["id"] for entry in faults.to_wire()]
+    faults.clear()
+    return web.json_response({"removed": removed})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[GATEWAY].config.to_mapping())
+
+
+async def patch_config(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    data = await _body(request)
+    for key in data:
+        if key not in PATCHABLE_KEYS:
+            raise ControlError(
+                400,
+                f"{key}: cannot be changed on a running API "
+                f"(patchable: {', '.join(sorted(PATCHABLE_KEYS))})",
+            )
+    try:
+        config = gateway.config.with_overrides(data, source="PATCH /_wschaos/config")
+    except ConfigError as exc:
+        raise ControlError(400, str(exc)) from None
+    gateway.apply_config(config)
+    return web.json_response(config.to_mapping())
+
+
+async def reset(request: web.Request) -> web.Response:
+    await request.app[GATEWAY].reset()
+    return web.json_response({"reset": True})
+
+
+async def backend(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    action = request.match_info["action"]
+    data = await _body(request)
+    if action == "post":
+        _unknown_keys(data, {"connectionId", "data"})
+        if "data" not in data:
+            raise ControlError(400, "data: required for post")
+        payload = data["data"]
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        method, body = "POST", text.encode("utf-8")
+    elif action == "delete_connection":
+        _unknown_keys(data, {"connectionId"})
+        method, body = "DELETE", b""
+    else:
+        raise ControlError(
+            404, f"{action!r}: unknown back-end action (known: delete_connection, post)"
+        )
+    connection_id = data.get("connectionId", gateway.last_connection_id)
+    if connection_id is None:
+        raise ControlError(404, "no connection to act on: none has connected yet")
+    if not isinstance(connection_id, str):
+        raise ControlError(400, f"connectionId: {connection_id!r}: must be a string")
+    result = await perform(gateway, method, connection_id, body)
+    answer: dict[str, Any] = {
+        "action": action,
+        "connectionId": connection_id,
+        "status": result.status,
+    }
+    if result.error is not None:
+        answer["error"] = result.error.code
+    return web.json_response(answer)
+
+
+async def ledger(request: web.Request) -> web.Response:
+    return web.json_response({"queries": ledger_for(request.app[GATEWAY].api_id).executions()})
+
+
+def add_control_routes(app: web.Application) -> None:
+    """Register every ``/_wschaos`` endpoint on the WebSocket port's app."""
+    app.middlewares.append(control_middleware)
+    r = app.router
+    r.add_get(f"{PREFIX}/connections", list_connections)
+    r.add_post(f"{PREFIX}/connections/{{connection_id}}/close", close_connection)
+    r.add_post(f"{PREFIX}/close-all", close_all)
+    r.add_get(f"{PREFIX}/faults", list_faults)
+    r.add_post(f"{PREFIX}/faults", add_fault)
+    r.add_delete(f"{PREFIX}/faults", clear_faults)
+    r.add_delete(f"{PREFIX}/faults/{{fault_id}}", remove_fault)
+    r.add_get(f"{PREFIX}/config", get_config)
+    r.add_patch(f"{PREFIX}/config", patch_config)
+    r.add_post(f"{PREFIX}/reset", reset)
+    r.add_post(f"{PREFIX}/backend/{{action}}", backend)
+    r.add_get(f"{PREFIX}/ledger", ledger)

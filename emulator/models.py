@@ -1,0 +1,88 @@
+"""The gateway's view of one connection, without I/O.
+
+A :class:`Connection` is what API Gateway keeps about a client: its id, identity, times, counters
+and state. The socket stays in the aiohttp shell behind the small :class:`Channel` interface, so
+the gateway's logic (:mod:`emulator.gateway`) never touches aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Protocol
+
+from emulator.events import ClientInfo
+
+__all__ = ["Channel", "Connection", "ConnectionState", "iso_millis"]
+
+
+class ConnectionState(IntEnum):
+    """Where a connection is in its life."""
+
+    CONNECTING = 0  # handshake held while $connect runs: @connections answers 410
+    OPEN = 1
+    CLOSING = 2  # the gateway sent (or is sending) its close
+    CLOSED = 3
+
+
+class Channel(Protocol):
+    """The socket side of a connection, implemented by the aiohttp shell."""
+
+    def send(self, text: str) -> Coroutine[Any, Any, None]:
+        """A coroutine writing one text frame; it never raises for a socket that is going away."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Start a close handshake with ``code`` and ``reason`` (idempotent)."""
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (the client sees 1006)."""
+
+
+@dataclass(slots=True, eq=False)
+class Connection:
+    """A connection as the gateway sees it.
+
+    Attributes:
+        info: what the handshake told the gateway (id, identity, host, authorizer context).
+        state: where the connection is in its life.
+        opened_at: loop time (seconds) the connection opened; the max-duration clock.
+        last_active: loop time of the last data message either way; the idle clock.
+        messages_in: client messages received.
+        messages_out: messages sent to the client (route responses and posts).
+        silent: the ``silent_disconnect`` fault holds it half-open.
+        channel: the socket, once open.
+        close_code: the close code that ended it (sent or received); None while open.
+        close_reason: the close reason that ended it.
+        close_cause: the ``reason`` label of ``wschaos_gateway_disconnects_total``.
+        timer: the pending idle/max-duration check.
+    """
+
+    info: ClientInfo
+    state: ConnectionState = ConnectionState.CONNECTING
+    opened_at: float = 0.0
+    last_active: float = 0.0
+    messages_in: int = 0
+    messages_out: int = 0
+    silent: bool = False
+    channel: Channel | None = None
+    close_code: int | None = None
+    close_reason: str = ""
+    close_cause: str | None = None
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    @property
+    def connection_id(self) -> str:
+        return self.info.connection_id
+
+
+def iso_millis(epoch_ms: int) -> str:
+    """``2020-04-30T20:10:33.236Z``: the GetConnection timestamp format."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    t = time.gmtime(seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis:03d}Z"
+    )
