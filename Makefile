@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/wschaos emulator
+	$(BIN)/wschaos run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

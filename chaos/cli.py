@@ -18,7 +18,13 @@ from chaos.errors import UserError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``wschaos --help`` lists them.
-COMMANDS: tuple[str, ...] = ("chaos.commands.emulator",)
+COMMANDS: tuple[str, ...] = (
+    "chaos.commands.emulator",
+    "chaos.commands.client",
+    "chaos.commands.run",
+    "chaos.commands.scenarios",
+    "chaos.commands.toxiproxy",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
