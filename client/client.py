@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry
 from websockets.asyncio.client import ClientConnection, connect
 
 from client.backoff import FullJitterBackoff
-from client.connection import Link, ProgressCallback
+from client.connection import Link, ProgressCallback, log_task_failure
 from client.errors import (
     AnswerTimeout,
     BackendError,
@@ -145,6 +145,7 @@ class ResilientWebSocketClient:
         self._last_attempt = 0  # number of the most recent attempt (attempts of this sequence)
         self._last_failure: ConnectFailure | None = None
         self._reconnect_began: float | None = None
+        self._closes = 0  # close() calls so far: a query that outlives one does not go on
 
     # Observing ---------------------------------------------------------------------------------
 
@@ -186,6 +187,8 @@ class ResilientWebSocketClient:
 
         Single flight: concurrent callers, and a reconnect already running in the background,
         share one sequence of attempts. Cancelling a caller does not cancel the attempts.
+        The wait is bounded by the sequence: at most ``max_reconnect_attempts`` handshakes of
+        ``open_timeout`` each plus their backoffs. :meth:`close` ends it at once with False.
         """
         if self._machine.state is ConnectionState.CONNECTED:
             return True
@@ -222,7 +225,8 @@ class ResilientWebSocketClient:
         Raises:
             QueryTooLarge: the message is over 128 KB; nothing was sent.
             QueryFailed: neither transport answered; names both transports' errors. A back-end
-                error frame also ends here (REST not tried: it would repeat the same answer).
+                error frame also ends here (REST not tried: it would repeat the same answer), and
+                so does a query whose WebSocket wait :meth:`close` cut short.
         """
         if not isinstance(text, str):
             raise TypeError(f"query text must be a str, got {type(text).__name__}")
@@ -238,6 +242,7 @@ class ResilientWebSocketClient:
             raise QueryTooLarge(query_id, size, MESSAGE_LIMIT)
 
         reconnects = 0
+        closes = self._closes
         try:
             if self._machine.state is not ConnectionState.CONNECTED:
                 try:
@@ -256,11 +261,12 @@ class ResilientWebSocketClient:
                 query_id, "websocket", answer, reconnects, time.monotonic() - started
             )
 
-        if self._rest is None:
+        if self._rest is None or self._closes != closes:
+            # Closed while the query waited: it ends here rather than reopening the HTTP
+            # session that close() released.
+            rest_error = "no rest_url configured" if self._rest is None else "the client was closed"
             self.metrics.query("websocket", "errored")
-            raise QueryFailed(
-                query_id, websocket_error=websocket_error, rest_error="no rest_url configured"
-            )
+            raise QueryFailed(query_id, websocket_error=websocket_error, rest_error=rest_error)
         logger.info(
             "query %s: WebSocket failed (%s), falling back to REST", query_id, websocket_error
         )
@@ -277,8 +283,12 @@ class ResilientWebSocketClient:
     async def close(self) -> None:
         """Close the socket cleanly and release everything; the status becomes DISCONNECTED.
 
-        The client stays usable: a later query reconnects, as the DISCONNECTED status line says.
+        Returns once the closing handshake and every background task are over. Queries still
+        waiting on the WebSocket end in QueryFailed (REST is not tried once the client is
+        closed); ``ensure_connection`` callers get False. The client stays usable: a later query
+        reconnects, as the DISCONNECTED status line says.
         """
+        self._closes += 1
         job = self._job
         self._feed(CloseRequested())
         retired, self._retired = self._retired, set()
@@ -314,6 +324,8 @@ class ResilientWebSocketClient:
                 "websocket", f"not connected within fallback_after ({budget:.3g}s)"
             ) from None
         if not connected:
+            if self._machine.state is ConnectionState.DISCONNECTED:
+                raise TransportError("websocket", "the client was closed while connecting")
             raise TransportError("websocket", f"connection failed: {self._last_failure}")
 
     async def _ask_websocket(
@@ -394,6 +406,7 @@ class ResilientWebSocketClient:
             old.cancel()
         if coro is not None:
             self._job = asyncio.create_task(coro, name=name)
+            self._job.add_done_callback(log_task_failure)
 
     # I/O ---------------------------------------------------------------------------------------
 

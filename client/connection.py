@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from client.protocol import (
     ping_message,
 )
 
-__all__ = ["Link", "ProgressCallback"]
+__all__ = ["Link", "ProgressCallback", "log_task_failure"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,19 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[str], None]
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: removed from its list by identity
 class _Pending:
     future: asyncio.Future[dict[str, Any]]
     on_progress: ProgressCallback | None
+
+
+def log_task_failure(task: asyncio.Task[Any]) -> None:
+    """Done callback for background tasks: an unexpected exception is logged, never lost.
+
+    Cancellation is how tasks are stopped and is not a failure.
+    """
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("background task %s failed", task.get_name(), exc_info=exc)
 
 
 @dataclass(eq=False)  # identity semantics: links are kept in sets
@@ -70,7 +79,9 @@ class Link:
     pong_timeout: float | None
     closed: Callable[[Link, bool, int | None, str], None]
     pong_missed: Callable[[Link], None]
-    _pending: dict[str, _Pending] = field(default_factory=dict, init=False)
+    # Several callers may wait for the same query_id (a retry while the first is in flight):
+    # the back end's ledger answers each request for it, and the first answer settles them all.
+    _pending: dict[str, list[_Pending]] = field(default_factory=dict, init=False)
     _pongs: dict[int, asyncio.Future[None]] = field(default_factory=dict, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _lost: str | None = field(default=None, init=False)
@@ -78,11 +89,14 @@ class Link:
 
     def start(self) -> None:
         """Start reading (and the heartbeat, if any)."""
-        self._tasks.append(asyncio.create_task(self._read(), name=f"client-read-{self.token}"))
+        self._spawn(self._read(), "read")
         if self.heartbeat_interval is not None:
-            self._tasks.append(
-                asyncio.create_task(self._heartbeat(), name=f"client-heartbeat-{self.token}")
-            )
+            self._spawn(self._heartbeat(), "heartbeat")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.create_task(coro, name=f"client-{what}-{self.token}")
+        task.add_done_callback(log_task_failure)
+        self._tasks.append(task)
 
     async def exchange(
         self,
@@ -107,7 +121,8 @@ class Link:
         if self._lost is not None:
             raise ConnectionLost("websocket", self._lost)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[query_id] = _Pending(future, on_progress)
+        pending = _Pending(future, on_progress)
+        self._pending.setdefault(query_id, []).append(pending)
         pieces = fragments(message)
         try:
             async with asyncio.timeout(timeout):
@@ -119,7 +134,11 @@ class Link:
         except ConnectionClosed as exc:
             raise ConnectionLost("websocket", f"connection closed while sending: {exc}") from exc
         finally:
-            self._pending.pop(query_id, None)
+            waiters = self._pending.get(query_id, [])
+            if pending in waiters:
+                waiters.remove(pending)
+            if not waiters:
+                self._pending.pop(query_id, None)
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved: a loss reported while sending is not an orphan
 
@@ -137,9 +156,7 @@ class Link:
             if task is not current:
                 task.cancel()
         if graceful:
-            self._tasks.append(
-                asyncio.create_task(self._close(), name=f"client-close-{self.token}")
-            )
+            self._spawn(self._close(), "close")
         else:
             self.ws.transport.abort()
 
@@ -160,21 +177,31 @@ class Link:
     def _fail_pending(self, reason: str) -> None:
         if self._lost is None:
             self._lost = reason
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(ConnectionLost("websocket", self._lost))
+        for waiters in self._pending.values():
+            for pending in waiters:
+                if not pending.future.done():
+                    pending.future.set_exception(ConnectionLost("websocket", self._lost))
 
     async def _read(self) -> None:
+        code: int | None = None
+        reason = ""
         try:
             while True:
                 self._dispatch(await self.ws.recv())
         except ConnectionClosed as exc:
             clean = exc.rcvd is not None
-            code = exc.rcvd.code if exc.rcvd is not None else None
-            reason = exc.rcvd.reason if exc.rcvd is not None else ""
-        what = (
-            f"close frame {code} {reason!r}" if clean else "connection lost without a close frame"
-        )
+            if exc.rcvd is not None:
+                code, reason = exc.rcvd.code, exc.rcvd.reason
+            what = (
+                f"close frame {code} {reason!r}"
+                if clean
+                else "connection lost without a close frame"
+            )
+        except Exception as exc:
+            # Not a close: a bug, or a transport error websockets did not wrap. Without a reader
+            # the link is dead, so it is reported lost (unclean) rather than left looking alive.
+            logger.exception("socket %d: reading failed", self.token)
+            clean, what = False, f"reading failed: {exc!r}"
         logger.info("socket %d: %s", self.token, what)
         self._fail_pending(what)
         for task in self._tasks:
@@ -190,12 +217,12 @@ class Link:
             case QueryError(query_id=query_id, message=message):
                 self._settle(query_id, BackendError("websocket", f"back end error: {message}"))
             case Progress(query_id=query_id, message=message):
-                pending = self._pending.get(query_id)
-                if pending is not None and pending.on_progress is not None:
-                    try:
-                        pending.on_progress(message)
-                    except Exception:
-                        logger.exception("progress callback failed")
+                for pending in self._pending.get(query_id, []):
+                    if pending.on_progress is not None:
+                        try:
+                            pending.on_progress(message)
+                        except Exception:
+                            logger.exception("progress callback failed")
             case Pong(timestamp=timestamp):
                 pong = self._pongs.pop(timestamp, None)
                 if pong is not None and not pong.done():
@@ -208,13 +235,14 @@ class Link:
                 logger.warning("socket %d: ignored frame (%s): %.200s", self.token, why, raw)
 
     def _settle(self, query_id: str, outcome: dict[str, Any] | TransportError) -> None:
-        pending = self._pending.get(query_id)
-        if pending is None or pending.future.done():
+        waiting = [p for p in self._pending.get(query_id, []) if not p.future.done()]
+        if not waiting:
             logger.info("socket %d: answer for %s, which no one waits for", self.token, query_id)
-        elif isinstance(outcome, TransportError):
-            pending.future.set_exception(outcome)
-        else:
-            pending.future.set_result(outcome)
+        for pending in waiting:
+            if isinstance(outcome, TransportError):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
 
     async def _heartbeat(self) -> None:
         assert self.heartbeat_interval is not None

@@ -108,11 +108,13 @@ async def _lines(stream: TextIO) -> AsyncIterator[str]:
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     def pump() -> None:
-        try:
-            for line in stream:
-                loop.call_soon_threadsafe(queue.put_nowait, line)
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop may already be closed
+        # The loop may be closed while this thread still reads (a line typed after /quit):
+        # call_soon_threadsafe then raises RuntimeError, and there is no one left to tell.
+        with contextlib.suppress(RuntimeError):
+            try:
+                for line in stream:
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+            finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
     threading.Thread(target=pump, name="wschaos-client-stdin", daemon=True).start()

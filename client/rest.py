@@ -48,7 +48,8 @@ class RestFallback:
                     body = await response.text()
         except TimeoutError as exc:
             raise AnswerTimeout("rest", f"no answer within {timeout:.3g}s") from exc
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, UnicodeDecodeError) as exc:
+            # UnicodeDecodeError: a body in another charset than it declares; an answer is JSON.
             raise TransportError("rest", f"POST {self.endpoint}: {exc}") from exc
         if response.status != 200:
             raise TransportError("rest", f"HTTP {response.status}: {body[:200]}")

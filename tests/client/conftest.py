@@ -169,6 +169,36 @@ async def make_client(
         await client.close()
 
 
+class SilentPeer:
+    """A loopback TCP server that accepts and never answers the upgrade (a half-open proxy)."""
+
+    def __init__(self, server: asyncio.Server) -> None:
+        self.server = server
+        self.accepted: list[asyncio.StreamWriter] = []
+        port = server.sockets[0].getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/prod"
+
+    def on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted.append(writer)
+
+
+@pytest.fixture
+async def silent_peer() -> AsyncIterator[SilentPeer]:
+    peer: SilentPeer | None = None
+
+    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert peer is not None
+        peer.on_connection(reader, writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    peer = SilentPeer(server)
+    yield peer
+    for writer in peer.accepted:
+        writer.close()
+    server.close()
+    await server.wait_closed()
+
+
 @pytest.fixture
 def refused_url() -> str:
     """A ws:// URL on a loopback port nothing listens on (bound, then closed)."""

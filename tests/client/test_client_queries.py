@@ -217,3 +217,72 @@ async def test_back_end_error_frame_is_query_failed_without_a_rest_retry(make_cl
         value(registry, "wschaos_client_queries_total", transport="websocket", outcome="errored")
         == 1
     )
+
+
+async def test_the_same_query_id_twice_in_flight_is_answered_for_both(make_client, control):
+    client, _ = make_client()
+    await client.ensure_connection()
+    results = await asyncio.gather(
+        client.send_query("EC2 spend", query_id="twice"),
+        client.send_query("EC2 spend", query_id="twice"),
+    )
+    # Both over WebSocket: neither waiter was lost to the other and left to time out into REST.
+    assert [r.transport for r in results] == ["websocket", "websocket"]
+    assert results[0].answer == results[1].answer
+    assert await control.ledger() == {"twice": 1}
+
+
+async def test_a_failing_subscriber_does_not_stop_the_others(make_client, control, caplog):
+    client, _ = make_client(registry=CollectorRegistry())
+
+    def broken(change: object) -> None:
+        raise RuntimeError("subscriber bug")
+
+    client.subscribe(broken)
+    later: list = []
+    client.subscribe(later.append)
+    assert await client.ensure_connection() is True
+    assert [change.text for change in later] == [CONNECTING, CONNECTED]
+    assert any(r.exc_info and "subscriber bug" in str(r.exc_info[1]) for r in caplog.records)
+
+
+# Closing ------------------------------------------------------------------------------------------
+
+
+def client_tasks() -> list[asyncio.Task]:
+    """The client's background tasks (reader, heartbeat, attempts, timers, closing handshakes)."""
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("client-") and not t.done()]
+
+
+async def test_close_leaves_no_background_task_and_no_later_status(make_client, control):
+    client, recorder = make_client(heartbeat_interval=30.0)  # 50 ms real
+    assert await client.ensure_connection() is True
+    await control.close(await control.only_connection_id(), abrupt=True)
+    await recorder.wait_for(S.CONNECTED, nth=2)
+    assert await client.reconnect() is True
+    assert client_tasks()  # a reader and a heartbeat are running
+    await client.close()
+    assert client_tasks() == []
+    seen = len(recorder.changes)
+    assert recorder.changes[-1].new is S.DISCONNECTED
+    await asyncio.sleep(0.2)  # four heartbeat intervals: a surviving heartbeat would act
+    assert len(recorder.changes) == seen
+
+
+async def test_close_while_connecting_ends_every_waiter_at_once(make_client, silent_peer):
+    # The handshake would hang for the whole 5 s open budget; close() must not wait for it.
+    client, recorder = make_client(url=silent_peer.url)
+    connecting = asyncio.create_task(client.ensure_connection())
+    query = asyncio.create_task(client.send_query("anything", query_id="cut-short"))
+    await recorder.wait_for(S.CONNECTING)
+    started = time.monotonic()
+    await client.close()
+    async with asyncio.timeout(2.0):
+        assert await connecting is False
+        with pytest.raises(QueryFailed) as info:
+            await query
+    assert time.monotonic() - started < 2.0
+    assert "closed while connecting" in info.value.websocket_error
+    assert info.value.rest_error == "the client was closed"  # the released session stays shut
+    assert client_tasks() == []
+    assert client.status is S.DISCONNECTED

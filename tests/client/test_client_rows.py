@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from client import ConnectionState, QueryFailed, status_text
+from client import ConnectionState, QueryFailed, ResilientWebSocketClient, status_text
 from emulator import ApiConfig, EmulatorServer
+
+if TYPE_CHECKING:
+    from conftest import Recorder
 
 S = ConnectionState
 SCALE = 600.0
@@ -35,7 +40,10 @@ class WholeWindow(random.Random):
         return b
 
 
-async def connected(make_client, **options):
+async def connected(
+    make_client: Callable[..., tuple[ResilientWebSocketClient, Recorder]], **options: Any
+) -> tuple[ResilientWebSocketClient, Recorder]:
+    """A client from ``make_client(**options)``, connected."""
     client, recorder = make_client(**options)
     assert await client.ensure_connection() is True
     return client, recorder
@@ -168,29 +176,17 @@ async def test_refused_port_fails_after_the_last_attempt_and_the_query_goes_rest
     assert value(registry, "wschaos_client_connect_attempts_total", outcome="refused") == 4
 
 
-async def test_handshakes_that_never_answer_time_out_within_the_open_budget(make_client):
-    # A peer that accepts TCP and never answers the upgrade (what a half-open proxy looks like).
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        client, recorder = make_client(url=f"ws://127.0.0.1:{port}/prod", open_timeout=60.0)
-        started = time.monotonic()
-        assert await client.ensure_connection() is False
-        assert time.monotonic() - started >= 3 * 0.25  # three attempts, each its 250 ms floor
-        assert recorder.texts[-1] == FAILED
-        registry = client.metrics.registry
-        assert value(registry, "wschaos_client_connect_attempts_total", outcome="timeout") == 3
-        assert len(accepted) == 3
-    finally:
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
+async def test_handshakes_that_never_answer_time_out_within_the_open_budget(
+    make_client, silent_peer
+):
+    client, recorder = make_client(url=silent_peer.url, open_timeout=60.0)
+    started = time.monotonic()
+    assert await client.ensure_connection() is False
+    assert time.monotonic() - started >= 3 * 0.25  # three attempts, each its 250 ms floor
+    assert recorder.texts[-1] == FAILED
+    registry = client.metrics.registry
+    assert value(registry, "wschaos_client_connect_attempts_total", outcome="timeout") == 3
+    assert len(silent_peer.accepted) == 3
 
 
 async def test_throttled_attempts_back_off_longer(make_client, control):
@@ -330,12 +326,17 @@ async def test_manual_reconnect_resets_the_counter_mid_sequence(make_client, con
 
 
 async def test_stopped_server_ends_queries_in_query_failed_naming_both_transports(make_client):
-    with EmulatorServer(config=None, time_scale=SCALE) as server:
+    server = EmulatorServer(config=None, time_scale=SCALE).start()
+    try:
         client, recorder = make_client(url=server.ws_url, rest_url=server.rest_url)
         assert await client.ensure_connection() is True
-    # The server is gone, with both of its ports.
+    finally:
+        # Stopped from a thread: the client's loop must keep running to answer the server's
+        # closing handshake, as it would against a real deploy.
+        await asyncio.to_thread(server.stop)
+    # The server is gone, with both of its ports; it said goodbye with 1001.
     change = await recorder.wait_for(S.DISCONNECTED)
-    assert change.new is S.DISCONNECTED
+    assert "1001" in change.reason
     started = time.monotonic()
     with pytest.raises(QueryFailed) as info:
         await client.send_query("CloudFront spend")
