@@ -172,7 +172,13 @@ class ToxiproxyClient:
             raise ToxiproxyError(0, f"Toxiproxy at {self.url} did not answer in time") from exc
         if not raw:
             return None
-        return json.loads(raw)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            # Not Toxiproxy answering (another service on that port, an HTTP proxy's page).
+            raise ToxiproxyError(
+                response.status, f"{self.url} answered {method} {path} with non-JSON: {raw[:80]!r}"
+            ) from None
 
     # --- server -------------------------------------------------------------------------------
 

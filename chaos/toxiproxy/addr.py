@@ -10,6 +10,7 @@ answers, so they are reproduced here.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import os
 import socket
@@ -87,7 +88,7 @@ def parse_port(service: str) -> int:
         return port
     try:
         return socket.getservbyname(service, "tcp")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise AddressError(f"lookup tcp/{service}: unknown port") from None
 
 
@@ -135,7 +136,8 @@ async def resolve(hostport: str) -> ResolvedAddress:
         return ResolvedAddress("127.0.0.1", port)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
+        # UnicodeError: IDNA refuses the name (a label over 63 bytes); ValueError: a NUL in it.
         raise AddressError(f"lookup {host}: no such host") from None
     ips = [info[4][0] for info in infos]
     ipv4 = [ip for ip in ips if ":" not in ip]
@@ -148,11 +150,15 @@ def _strerror(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+class _NoIPv6(Exception):
+    """The host cannot open an IPv6 socket (IPv6 compiled out or disabled)."""
+
+
 def bind_listener(address: ResolvedAddress) -> tuple[socket.socket, str]:
     """Open a listening socket like Go's ``net.Listen("tcp", ...)``.
 
     SO_REUSEADDR is set (a freed port is re-bindable at once); a wildcard opens a dual-stack IPv6
-    socket when the host has IPv6, as Go does.
+    socket, or an IPv4 one where the host has no IPv6, as Go does.
 
     Returns:
         The non-blocking listening socket and the address Go reports for it: ``127.0.0.1:41234``,
@@ -161,24 +167,37 @@ def bind_listener(address: ResolvedAddress) -> tuple[socket.socket, str]:
     Raises:
         AddressError: ``listen tcp 127.0.0.1:3310: bind: address already in use`` and the like.
     """
-    if address.wildcard and socket.has_ipv6:
-        family, host = socket.AF_INET6, "::"
-    elif address.wildcard:
-        family, host = socket.AF_INET, "0.0.0.0"
-    else:
-        assert address.ip is not None
-        family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET
-        host = address.ip
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    if address.wildcard:
+        try:
+            return _bind(socket.AF_INET6, "::", address)
+        except _NoIPv6:
+            return _bind(socket.AF_INET, "0.0.0.0", address)
+    assert address.ip is not None
+    family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET
+    return _bind(family, address.ip, address)
+
+
+def _bind(
+    family: socket.AddressFamily, host: str, address: ResolvedAddress
+) -> tuple[socket.socket, str]:
+    dual_stack = family == socket.AF_INET6 and address.wildcard
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        if dual_stack:
+            raise _NoIPv6 from exc
+        raise AddressError(f"listen tcp {address}: socket: {_strerror(exc)}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6 and address.wildcard:
+        if dual_stack:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((host, address.port))
         sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
+        if dual_stack and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            raise _NoIPv6 from exc
         raise AddressError(f"listen tcp {address}: bind: {_strerror(exc)}") from None
     port = sock.getsockname()[1]
     return sock, format_host_port(host, port)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import logging
 import os
 import re
 import secrets
@@ -30,6 +31,8 @@ from chaos.toxiproxy.gojson import join_object
 from chaos.toxiproxy.proxy_collection import ProxyCollection
 
 __all__ = ["COLLECTION", "VERSION", "create_app"]
+
+logger = logging.getLogger(__name__)
 
 #: The Toxiproxy release whose API this server speaks.
 VERSION = "2.12.0"
@@ -95,7 +98,7 @@ async def _proxy_update(request: web.Request, proxies: ProxyCollection) -> web.R
 
 
 async def _proxy_delete(request: web.Request, proxies: ProxyCollection) -> web.Response:
-    proxies.remove(request.match_info["proxy"])
+    await proxies.remove(request.match_info["proxy"])
     return _no_content()
 
 
@@ -234,6 +237,7 @@ async def _run_matched(request: web.Request, handler: Handler) -> web.Response:
         try:
             response = await asyncio.wait_for(asyncio.shield(task), HANDLER_TIMEOUT)
         except TimeoutError:
+            task.add_done_callback(_log_failure)  # nobody awaits it any more
             response = web.Response(
                 body=_TIMEOUT_BODY,
                 status=503,
@@ -241,6 +245,11 @@ async def _run_matched(request: web.Request, handler: Handler) -> web.Response:
             )
     response.headers.update(headers)
     return response
+
+
+def _log_failure(task: asyncio.Future[web.Response]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("request failed after its 503", exc_info=task.exception())
 
 
 async def _call(request: web.Request, handler: Handler) -> web.Response:

@@ -30,6 +30,7 @@ __all__ = [
     "Number",
     "Object",
     "decode_struct",
+    "decode_struct_list",
     "format_float32",
     "kind_of",
     "quote",

@@ -40,26 +40,31 @@ class Connection:
         self.client = Endpoint(self._endpoint_lost)
         self.upstream: Endpoint | None = None
         self.links: list[ToxicLink] = []
-        self.aborted = False
+        self._opening: asyncio.Task[None] | None = None
         self._done = False
 
-    async def open(self) -> None:
-        """Dial the upstream and link both sides; on failure close the client."""
+    def start(self) -> None:
+        """Dial the upstream in the background (the accept loop never waits on a dial)."""
+        self._opening = asyncio.get_running_loop().create_task(self._open())
+
+    async def _open(self) -> None:
+        """Dial the upstream and link both sides; on any failure close the client."""
         loop = asyncio.get_running_loop()
         upstream = Endpoint(self._endpoint_lost)
         try:
             host, service = split_host_port(self.proxy.upstream)
             await loop.create_connection(lambda: upstream, dial_host(host), parse_port(service))
-        except (OSError, AddressError) as exc:
+        except Exception as exc:
+            # Any dial failure (OSError, AddressError, an IDNA UnicodeError, a NUL's ValueError):
+            # Toxiproxy only logs it; the client sees its connect succeed, then EOF.
             logger.info(
                 "proxy %s: cannot reach upstream %s: %s", self.proxy.name, self.proxy.upstream, exc
             )
             self.client.close()
             return
         self.upstream = upstream
-        if self.aborted or self.client.lost:
-            upstream.abort()
-            self.client.abort()
+        if self.client.lost or self.client.closing:
+            upstream.abort()  # the client left (or the proxy stopped) while we dialled
             return
         toxics = self.proxy.toxics
         self.links = [
@@ -68,8 +73,9 @@ class Connection:
         ]
 
     def abort(self) -> None:
-        """Close both sockets now and cancel every stage (the proxy is stopping)."""
-        self.aborted = True
+        """Close both sockets now and cancel the dial and every stage (the proxy is stopping)."""
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
         for link in self.links:
             link.kill()
         self.client.abort()
@@ -155,5 +161,5 @@ class Proxy:
     def _accept(self) -> asyncio.Protocol:
         connection = Connection(self)
         self.connections.add(connection)
-        asyncio.get_running_loop().create_task(connection.open())
+        connection.start()
         return connection.client

@@ -13,15 +13,7 @@ from dataclasses import dataclass
 
 from chaos.toxiproxy import errors
 from chaos.toxiproxy.addr import AddressError, resolve
-from chaos.toxiproxy.gojson import (
-    GoField,
-    GoJSONError,
-    GoStruct,
-    decode_struct,
-    decode_struct_list,
-    join_object,
-    scan,
-)
+from chaos.toxiproxy.gojson import GoField, GoStruct, decode_struct, decode_struct_list, join_object
 from chaos.toxiproxy.proxy import Proxy
 
 __all__ = ["PROXY_STRUCT", "ProxyCollection", "ProxyInput"]
@@ -62,13 +54,6 @@ def _input(fields: dict[str, object]) -> ProxyInput:
     return ProxyInput(**fields)  # type: ignore[arg-type]
 
 
-def _scan(body: bytes) -> object:
-    try:
-        return scan(body)
-    except GoJSONError as exc:
-        raise errors.bad_request_body(str(exc)) from None
-
-
 async def _resolved(listen: str) -> str:
     """``listen`` as Go's ``ResolveTCPAddr`` prints it, for the "differs" comparison."""
     try:
@@ -87,10 +72,10 @@ class ProxyCollection:
         self.lock = asyncio.Lock()
 
     def get(self, name: str) -> Proxy:
-        """The proxy named ``name``; :data:`~chaos.toxiproxy.errors.PROXY_NOT_FOUND` if absent."""
+        """The proxy named ``name``; :class:`~chaos.toxiproxy.errors.ProxyNotFound` if absent."""
         proxy = self.proxies.get(name)
         if proxy is None:
-            raise errors.PROXY_NOT_FOUND
+            raise errors.ProxyNotFound()
         return proxy
 
     def index_json(self) -> str:
@@ -107,7 +92,7 @@ class ProxyCollection:
             ApiError: 400 bad body or missing field; 409 duplicate; 500 bind failure (the proxy is
                 then not added).
         """
-        fields, error = decode_struct(_scan(body), PROXY_STRUCT)
+        fields, error = decode_struct(errors.scan_body(body), PROXY_STRUCT)
         if error:
             raise errors.bad_request_body(error)
         wanted = _input(fields)
@@ -117,7 +102,7 @@ class ProxyCollection:
             raise errors.missing_field("upstream")
         async with self.lock:
             if wanted.name in self.proxies:
-                raise errors.PROXY_ALREADY_EXISTS
+                raise errors.ProxyAlreadyExists()
             proxy = Proxy(wanted.name, wanted.listen, wanted.upstream, self.rng)
             if wanted.enabled:
                 await proxy.start()
@@ -135,8 +120,10 @@ class ProxyCollection:
                 then left disabled with the new values).
         """
         proxy = self.get(name)
-        value = _scan(body)
+        value = errors.scan_body(body)
         async with self.lock:
+            if self.proxies.get(name) is not proxy:
+                raise errors.ProxyNotFound()  # deleted or replaced while we waited
             fields, error = decode_struct(value, PROXY_STRUCT)
             if error:
                 raise errors.bad_request_body(error)
@@ -152,15 +139,19 @@ class ProxyCollection:
                 proxy.stop()
             return proxy
 
-    def remove(self, name: str) -> None:
+    async def remove(self, name: str) -> None:
         """``DELETE /proxies/{name}``: stop it (closing its connections) and forget it.
+
+        Waits for a change in progress (an update binding the proxy), so a deleted proxy is never
+        left listening.
 
         Raises:
             ApiError: 404 no such proxy.
         """
-        proxy = self.get(name)
-        proxy.stop()
-        del self.proxies[name]
+        self.get(name)
+        async with self.lock:
+            self.get(name).stop()
+            del self.proxies[name]
 
     # --- several proxies --------------------------------------------------------------------
 
@@ -176,7 +167,9 @@ class ProxyCollection:
             The proxies created or kept so far, and the error that stopped it (or ``None``).
         """
         try:
-            entries, error = decode_struct_list(_scan(body), _POPULATE_ELEMENT, _POPULATE_TYPE)
+            entries, error = decode_struct_list(
+                errors.scan_body(body), _POPULATE_ELEMENT, _POPULATE_TYPE
+            )
         except errors.ApiError as exc:
             return [], exc
         if error:
@@ -230,6 +223,6 @@ class ProxyCollection:
             await proxy.toxics.reset()
 
     def stop_all(self) -> None:
-        """Stop every proxy (server shutdown)."""
+        """Stop every proxy (server shutdown); idempotent."""
         for proxy in self.proxies.values():
             proxy.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import threading
 from types import TracebackType
@@ -19,6 +20,10 @@ __all__ = ["EmbeddedToxiproxy", "ToxiproxyServer"]
 
 #: Seconds :meth:`EmbeddedToxiproxy.start` and :meth:`~EmbeddedToxiproxy.stop` wait for the thread.
 THREAD_TIMEOUT = 10.0
+#: Seconds :meth:`ToxiproxyServer.stop` lets requests in progress finish.
+SHUTDOWN_TIMEOUT = 5.0
+
+logger = logging.getLogger(__name__)
 
 
 class ToxiproxyServer:
@@ -49,7 +54,12 @@ class ToxiproxyServer:
         Raises:
             OSError: the address cannot be bound.
         """
-        runner = web.AppRunner(create_app(self.proxies), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            create_app(self.proxies),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True)
         try:
@@ -62,10 +72,14 @@ class ToxiproxyServer:
 
     async def stop(self) -> None:
         """Stop the API and every proxy, closing all proxied connections; idempotent."""
+        # Proxies first: killing their links ends any request waiting on a stage (a removal
+        # waiting out a reset_peer timer), so the API's graceful shutdown is quick.
         self.proxies.stop_all()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            # A request that was creating or enabling a proxy may have finished meanwhile.
+            self.proxies.stop_all()
 
     async def populate(self, body: bytes) -> None:
         """Create proxies from a ``/populate`` body (what ``--populate file.json`` loads).
@@ -188,6 +202,8 @@ class EmbeddedToxiproxy:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(stopped.set)
         thread.join(THREAD_TIMEOUT)
+        if thread.is_alive():
+            logger.warning("the embedded Toxiproxy did not stop within %ss", THREAD_TIMEOUT)
         self._loop = None
 
     def __enter__(self) -> EmbeddedToxiproxy:

@@ -2,9 +2,13 @@
 
 Each read from a socket (at most :data:`CHUNK_SIZE` bytes) becomes one :class:`Chunk` stamped with
 the loop time of the read. Stages pass chunks along :class:`ChunkQueue` s in order; ``None`` in a
-queue is the end of the stream. Putting never blocks: back-pressure is applied at the source
-instead (the link stops reading its socket while too many bytes wait in its queues), which keeps the
-order of bytes and lets an API change rewire a chain without waiting on a full queue.
+queue is the end of the stream, and it stays there once reached, as a closed Go channel keeps
+answering ``nil``: a stage restarted after it saw the end sees it again (so ``slow_close``,
+updated while it holds the close, waits its new delay as Toxiproxy's does).
+
+Putting never blocks: back-pressure is applied at the source instead (the link stops reading its
+socket while too many bytes wait in its queues), which keeps the order of bytes and lets an API
+change rewire a chain without waiting on a full queue.
 """
 
 from __future__ import annotations
@@ -92,11 +96,10 @@ class ChunkQueue:
             waiter.set_result(None)
 
     def pop(self) -> Chunk | None:
-        """Remove the oldest item; the queue must not be empty."""
-        chunk = self.items.popleft()
+        """Remove and return the oldest chunk, or return the end marker (which is never removed);
+        the queue must not be empty."""
+        chunk = self.items[0]
         if chunk is not None:
+            self.items.popleft()
             self._backlog.shrink(len(chunk.data))
         return chunk
-
-    def __len__(self) -> int:
-        return len(self.items)

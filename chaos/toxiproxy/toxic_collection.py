@@ -16,13 +16,11 @@ from collections.abc import Awaitable, Callable
 from chaos.toxiproxy import errors
 from chaos.toxiproxy.gojson import (
     GoField,
-    GoJSONError,
     GoStruct,
     decode_struct,
     format_float32,
     join_object,
     quote,
-    scan,
 )
 from chaos.toxiproxy.link import Endpoint, ToxicLink
 from chaos.toxiproxy.stream import Direction
@@ -83,13 +81,6 @@ class ToxicWrapper:
         )
 
 
-def _decode(body: bytes) -> object:
-    try:
-        return scan(body)
-    except GoJSONError as exc:
-        raise errors.bad_request_body(str(exc)) from None
-
-
 class ToxicCollection:
     """The toxics of one proxy and the live links they apply to."""
 
@@ -113,10 +104,10 @@ class ToxicCollection:
         return None
 
     def get(self, name: str) -> ToxicWrapper:
-        """The toxic named ``name``; :data:`~chaos.toxiproxy.errors.TOXIC_NOT_FOUND` if absent."""
+        """The toxic named ``name``; :class:`~chaos.toxiproxy.errors.ToxicNotFound` if absent."""
         wrapper = self.find(name)
         if wrapper is None:
-            raise errors.TOXIC_NOT_FOUND
+            raise errors.ToxicNotFound()
         return wrapper
 
     def to_json(self) -> str:
@@ -133,21 +124,21 @@ class ToxicCollection:
                 the name exists in either stream.
         """
         async with self.lock:
-            value = _decode(body)
+            value = errors.scan_body(body)
             fields, error = decode_struct(value, _WRAPPER)
             if error:
                 raise errors.bad_request_body(error)
             stream = fields.get("stream", "downstream")
             direction = Direction.parse(stream)
             if direction is None:
-                raise errors.INVALID_STREAM
+                raise errors.InvalidStream()
             type_name = fields.get("type", "")
             name = fields.get("name", "") or f"{type_name}_{stream}"
             toxic_class = REGISTRY.get(type_name)
             if toxic_class is None:
-                raise errors.INVALID_TOXIC_TYPE
+                raise errors.InvalidToxicType()
             if self.find(name) is not None:
-                raise errors.TOXIC_ALREADY_EXISTS
+                raise errors.ToxicAlreadyExists()
             schema = GoStruct(
                 "",
                 _ATTRIBUTES_TYPE,
@@ -176,7 +167,7 @@ class ToxicCollection:
         """
         async with self.lock:
             wrapper = self.get(name)
-            value = _decode(body)
+            value = errors.scan_body(body)
             go_struct = wrapper.toxic.go_struct
             schema = GoStruct(
                 "",

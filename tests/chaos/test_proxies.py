@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiohttp import web
 
 from chaos.errors import ToxiproxyError
 from chaos.proxies import Proxy, RunProxies, Toxic, ToxiproxyClient, url_from_env
@@ -75,15 +76,15 @@ async def test_client_crud(client: ToxiproxyClient, echo: str) -> None:
 
 async def test_client_toxics(client: ToxiproxyClient, echo: str) -> None:
     proxy = await client.create_proxy("a", upstream=echo)
-    toxic = await client.add_toxic("a", type="latency", attributes={"latency": 100})
+    toxic = await client.add_toxic("a", type="latency", attributes={"latency": 300})
     assert toxic == Toxic(
-        "latency_downstream", "latency", "downstream", 1.0, {"latency": 100, "jitter": 0}
+        "latency_downstream", "latency", "downstream", 1.0, {"latency": 300, "jitter": 0}
     )
-    assert await echo_time(proxy.listen) >= 0.100
+    assert await echo_time(proxy.listen) >= 0.300
     updated = await client.update_toxic(
         "a", "latency_downstream", attributes={"jitter": 1}, toxicity=0.5
     )
-    assert updated.attributes == {"latency": 100, "jitter": 1} and updated.toxicity == 0.5
+    assert updated.attributes == {"latency": 300, "jitter": 1} and updated.toxicity == 0.5
     await client.add_toxic(
         "a", type="bandwidth", name="bw", stream="upstream", attributes={"rate": 9}
     )
@@ -92,7 +93,7 @@ async def test_client_toxics(client: ToxiproxyClient, echo: str) -> None:
     await client.remove_toxic("a", "bw")
     await client.clear_toxics("a")
     assert await client.toxics("a") == []
-    assert await echo_time(proxy.listen) < 0.1
+    assert await echo_time(proxy.listen) < 0.2  # the 300 ms latency is gone
     await client.add_toxic("a", type="noop")
     await client.set_enabled("a", False)
     await client.reset()
@@ -153,6 +154,27 @@ async def test_unreachable_api_is_status_0() -> None:
     assert "cannot reach Toxiproxy at http://127.0.0.1:9" in caught.value.message
 
 
+async def test_non_json_answer_is_a_toxiproxy_error() -> None:
+    async def not_toxiproxy(request: web.Request) -> web.Response:
+        return web.Response(text="<html>not toxiproxy")
+
+    app = web.Application()
+    app.router.add_get("/version", not_toxiproxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        async with ToxiproxyClient(f"http://127.0.0.1:{port}", timeout=5) as api:
+            with pytest.raises(ToxiproxyError) as caught:
+                await api.version()
+        assert caught.value.status == 200
+        assert "non-JSON" in caught.value.message
+    finally:
+        await runner.cleanup()
+
+
 def test_url_from_env() -> None:
     assert url_from_env({}) is None
     assert url_from_env({"TOXIPROXY_URL": " "}) is None
@@ -171,24 +193,24 @@ async def test_run_proxies_lifecycle(client: ToxiproxyClient, echo: str) -> None
     assert listens["websocket"] == proxies.listen("websocket")
     for address in listens.values():
         assert address.startswith("127.0.0.1:")
-        assert await echo_time(address) < 0.1
+        await echo_time(address)
 
-    toxics = await proxies.add_toxic("all", type="latency", attributes={"latency": 100})
+    toxics = await proxies.add_toxic("all", type="latency", attributes={"latency": 300})
     assert len(toxics) == 2
-    assert await echo_time(listens["rest"]) >= 0.100
+    assert await echo_time(listens["rest"]) >= 0.300
     updated = await proxies.update_toxic("rest", "latency_downstream", attributes={"latency": 0})
     assert updated[0].attributes["latency"] == 0
-    assert await echo_time(listens["rest"]) < 0.1
+    assert await echo_time(listens["rest"]) < 0.2
     await proxies.clear_toxics("all")
     assert await client.toxics("run7-websocket") == []
 
     await proxies.cut("websocket")
     with pytest.raises(ConnectionRefusedError):
         await echo_time(listens["websocket"])
-    assert await echo_time(listens["rest"]) < 0.1
+    await echo_time(listens["rest"])  # the other target still works
     assert proxies.proxy("websocket").enabled is False
     await proxies.restore("websocket")
-    assert await echo_time(listens["websocket"]) < 0.1  # same port again
+    await echo_time(listens["websocket"])  # same port again
 
     await proxies.cut("all")
     assert not any(p.enabled for p in (await client.proxies()).values())
@@ -206,7 +228,7 @@ async def test_run_proxies_replace_leftovers_and_keep_other_runs(
     await client.create_proxy("other-websocket", upstream=echo)
     proxies = RunProxies(client, "old", {"websocket": echo})
     listens = await proxies.create()
-    assert await echo_time(listens["websocket"]) < 0.1
+    await echo_time(listens["websocket"])
     assert (await client.get_proxy("old-websocket")).upstream == echo
     await proxies.destroy()
     assert list(await client.proxies()) == ["other-websocket"]
@@ -217,7 +239,7 @@ async def test_run_proxies_wildcard_and_overrides(client: ToxiproxyClient, echo:
     listens = await wildcard.create()
     assert wildcard.proxy("websocket").listen.startswith("[::]:")
     assert listens["websocket"].startswith("127.0.0.1:")
-    assert await echo_time(listens["websocket"]) < 0.1
+    await echo_time(listens["websocket"])
 
     probe = await client.create_proxy("probe", upstream=echo)
     port = int(probe.listen.rsplit(":", 1)[1])
@@ -226,7 +248,7 @@ async def test_run_proxies_wildcard_and_overrides(client: ToxiproxyClient, echo:
         client, "f", {"rest": echo}, dial_host="localhost", listen_ports={"rest": port}
     )
     assert await fixed.create() == {"rest": f"localhost:{port}"}
-    assert await echo_time(f"127.0.0.1:{port}") < 0.1
+    await echo_time(f"127.0.0.1:{port}")
 
 
 async def test_run_proxies_reject_unknown_targets(client: ToxiproxyClient, echo: str) -> None:

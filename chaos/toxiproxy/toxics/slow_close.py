@@ -1,6 +1,8 @@
 """``slow_close``: data passes untouched; the end of the stream is held back ``delay`` ms.
 
-Interrupting the held close (an update or a removal) closes at once.
+An interruption while the close is held ends the wait without closing: the end marker stays in the
+stage's queue, so a removal forwards it at once (the connection closes now) and an update restarts
+the stage, which waits the new ``delay`` from then.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chaos.toxiproxy.stub import Interrupted
 from chaos.toxiproxy.toxics.base import Toxic, attribute, register
 
 if TYPE_CHECKING:
@@ -30,10 +31,6 @@ class SlowCloseToxic(Toxic):
             if chunk is not None:
                 stub.send(chunk)
                 continue
-            try:
-                await stub.sleep(self.delay / 1000)
-            except Interrupted:
-                stub.close()
-                raise
+            await stub.sleep(self.delay / 1000)  # an interruption propagates; nothing is held
             stub.close()
             return

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import socket
 
 import pytest
 from toxiproxy_support import Api, Upstream, connect, port_of, read_until_closed, round_trip
+
+from chaos.toxiproxy.proxy_collection import ProxyCollection
 
 ERROR_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 
@@ -748,7 +751,7 @@ async def test_slow_change_answers_503_and_still_completes(
     reader, writer = await connect(created["listen"])
     await upstream.accept()
     writer.write(b"fire")
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # nothing to observe: the toxic drops the chunk and waits
     # Removing a fired reset_peer waits out its timer: longer than the handler timeout.
     status, headers, raw = await api.request("DELETE", "/proxies/p/toxics/reset_peer_upstream")
     assert status == 503
@@ -762,3 +765,23 @@ async def test_slow_change_answers_503_and_still_completes(
         await asyncio.sleep(0.05)
     assert toxics == []
     writer.close()
+
+
+async def test_unresolvable_listen_names_are_500_json(api: Api, echo: str) -> None:
+    for listen in ("a" * 64 + ".example:0", "nul\x00:0"):
+        status, headers, raw = await api.request(
+            "POST", "/proxies", {"name": "x", "listen": listen, "upstream": echo}
+        )
+        assert status == 500 and headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert json.loads(raw)["error"].startswith("listen tcp: lookup ")
+
+
+async def test_delete_waits_for_an_update_binding_the_proxy() -> None:
+    # Driven on this loop so the interleaving is fixed: the update suspends while it binds,
+    # then the delete runs. A deleted proxy must not be left listening.
+    collection = ProxyCollection(random.Random(0))
+    proxy = await collection.create_json(
+        b'{"name":"p","listen":"127.0.0.1:0","upstream":"127.0.0.1:9","enabled":false}'
+    )
+    await asyncio.gather(collection.update_json("p", b'{"enabled":true}'), collection.remove("p"))
+    assert collection.proxies == {} and proxy.enabled is False

@@ -6,29 +6,27 @@ import asyncio
 import random
 import time
 
-from toxiproxy_support import WAIT, Api, Upstream, connect, read_until_closed, round_trip
-
-
-async def proxied(api: Api, upstream: Upstream, name: str = "p"):
-    created = await api.create_proxy(name, upstream.address)
-    client = await connect(created["listen"])
-    server = await upstream.accept()
-    # One byte through proves both links exist: toxics added after this meet an open connection.
-    server[1].write(b"!")
-    assert await asyncio.wait_for(client[0].readexactly(1), WAIT) == b"!"
-    return client, server
+from toxiproxy_support import (
+    WAIT,
+    Api,
+    Upstream,
+    connect,
+    proxied,
+    read_until_closed,
+    round_trip,
+)
 
 
 async def test_toxic_added_to_open_connection_takes_effect(api: Api, echo: str) -> None:
     created = await api.create_proxy("p", echo)
     reader, writer = await connect(created["listen"])
-    assert await round_trip(reader, writer, b"before") < 0.1
+    await round_trip(reader, writer, b"before")  # the connection is open before the toxic
     await api.add_toxic("p", type="latency", attributes={"latency": 100})
-    assert 0.100 <= await round_trip(reader, writer, b"after") < 0.150
+    assert 0.100 <= await round_trip(reader, writer, b"after") < 0.5
     await api.add_toxic(
         "p", name="up", type="latency", attributes={"latency": 50}, stream="upstream"
     )
-    assert 0.150 <= await round_trip(reader, writer, b"both") < 0.250
+    assert 0.150 <= await round_trip(reader, writer, b"both") < 0.6
     writer.close()
 
 
@@ -47,10 +45,12 @@ async def test_update_releases_a_delayed_chunk_at_once(api: Api, upstream: Upstr
     await api.add_toxic("p", type="latency", attributes={"latency": 2000})
     start = time.perf_counter()
     server_writer.write(b"held")
-    await asyncio.sleep(0.1)
+    reading = asyncio.ensure_future(reader.readexactly(4))
+    done, _ = await asyncio.wait([reading], timeout=0.1)
+    assert not done  # delayed
     await api.update_toxic("p", "latency_downstream", attributes={"latency": 0})
-    assert await asyncio.wait_for(reader.readexactly(4), WAIT) == b"held"
-    assert time.perf_counter() - start < 1.0
+    assert await asyncio.wait_for(reading, WAIT) == b"held"
+    assert time.perf_counter() - start < 1.5  # well before the 2 s delay
     writer.close()
 
 
@@ -58,9 +58,9 @@ async def test_update_applies_new_values_to_open_connections(api: Api, echo: str
     created = await api.create_proxy("p", echo)
     await api.add_toxic("p", type="latency", attributes={"latency": 20})
     reader, writer = await connect(created["listen"])
-    assert await round_trip(reader, writer, b"x") < 0.1
+    assert await round_trip(reader, writer, b"x") >= 0.020
     await api.update_toxic("p", "latency_downstream", attributes={"latency": 120})
-    assert 0.120 <= await round_trip(reader, writer, b"y") < 0.3
+    assert 0.120 <= await round_trip(reader, writer, b"y") < 1.0
     writer.close()
 
 
@@ -105,11 +105,28 @@ async def test_removing_slow_close_while_it_waits_closes_at_once(
     (reader, writer), (_, server_writer) = await proxied(api, upstream)
     await api.add_toxic("p", type="slow_close", attributes={"delay": 10_000})
     server_writer.close()
-    await asyncio.sleep(0.1)
-    start = time.perf_counter()
+    reading = asyncio.ensure_future(reader.read(100))
+    done, _ = await asyncio.wait([reading], timeout=0.1)
+    assert not done  # the close is held
     await api.remove_toxic("p", "slow_close_downstream")
-    assert await read_until_closed(reader) == (b"", "fin")
-    assert time.perf_counter() - start < 2.0
+    assert await asyncio.wait_for(reading, WAIT) == b""  # closed at once, not after 10 s
+    writer.close()
+
+
+async def test_updating_slow_close_while_it_waits_restarts_with_the_new_delay(
+    api: Api, upstream: Upstream
+) -> None:
+    (reader, writer), (_, server_writer) = await proxied(api, upstream)
+    await api.add_toxic("p", type="slow_close", attributes={"delay": 10_000})
+    server_writer.close()
+    reading = asyncio.ensure_future(reader.read(100))
+    done, _ = await asyncio.wait([reading], timeout=0.1)
+    assert not done  # the close is held
+    updated = time.perf_counter()
+    await api.update_toxic("p", "slow_close_downstream", attributes={"delay": 300})
+    assert await asyncio.wait_for(reading, WAIT) == b""
+    # As in Toxiproxy, the restarted stage sees the end again and waits its new delay.
+    assert 0.300 <= time.perf_counter() - updated < 5.0
     writer.close()
 
 
@@ -118,21 +135,22 @@ async def test_removing_fired_reset_peer_waits_out_its_timer(api: Api, upstream:
     await api.add_toxic("p", type="reset_peer", attributes={"timeout": 600}, stream="upstream")
     reader, writer = await connect(created["listen"])
     await upstream.accept()
+    fired = time.perf_counter()
     writer.write(b"fires it")
-    await asyncio.sleep(0.1)
-    start = time.perf_counter()
+    await asyncio.sleep(0.2)  # nothing to observe: the toxic drops the chunk and waits
     await api.remove_toxic("p", "reset_peer_upstream")
-    assert time.perf_counter() - start >= 0.4
+    # The removal returned only once the timer, started after `fired`, ran out.
+    assert time.perf_counter() - fired >= 0.600
     assert (await read_until_closed(reader))[1] == "rst"
     writer.close()
 
 
 async def test_new_connections_use_the_current_chain(api: Api, echo: str) -> None:
     created = await api.create_proxy("p", echo)
-    await api.add_toxic("p", type="latency", attributes={"latency": 100})
+    await api.add_toxic("p", type="latency", attributes={"latency": 1000})
     await api.remove_toxic("p", "latency_downstream")
     reader, writer = await connect(created["listen"])
-    assert await round_trip(reader, writer, b"clean") < 0.1
+    assert await round_trip(reader, writer, b"clean") < 0.5
     writer.close()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import time
 
+import aiohttp
 import pytest
 from toxiproxy_support import WAIT, Api, Upstream, connect, read_until_closed, round_trip
 
@@ -63,7 +65,13 @@ async def test_unreachable_upstream_closes_the_client(api: Api) -> None:
     reader, writer = await connect(created["listen"])  # the connect itself succeeds
     assert (await read_until_closed(reader))[0] == b""
     writer.close()
-    for name, bad in [("q", "no-such-host.invalid:80"), ("r", "no port"), ("s", "x:99999")]:
+    for name, bad in [
+        ("q", "no-such-host.invalid:80"),
+        ("r", "no port"),
+        ("s", "x:99999"),
+        ("t", "a" * 64 + ".example:80"),  # the resolver's IDNA encoding refuses the name
+        ("u", "nul\x00:80"),
+    ]:
         created = await api.create_proxy(name, bad)  # never validated at create
         reader, writer = await connect(created["listen"])
         assert (await read_until_closed(reader))[0] == b""
@@ -114,18 +122,32 @@ async def test_stalled_stream_pushes_back_on_the_sender(api: Api, upstream: Upst
     server_writer.close()
 
 
-async def test_stopping_the_server_closes_everything(echo: str) -> None:
+async def test_stopping_the_server_closes_everything(echo: str, upstream: Upstream) -> None:
     server = EmbeddedToxiproxy().start()
-    import aiohttp
-    from toxiproxy_support import Api as RawApi
-
-    async with aiohttp.ClientSession() as session:
-        api = RawApi(session, server.url)
-        created = await api.create_proxy("p", echo)
-    reader, writer = await connect(created["listen"])
-    await round_trip(reader, writer, b"x")
-    await asyncio.to_thread(server.stop)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(session, server.url)
+            created = await api.create_proxy("p", echo)
+            # A second proxy whose connection is held by a stalled stream and a fired
+            # reset_peer: stopping must not wait for either.
+            held = await api.create_proxy("held", upstream.address)
+            await api.add_toxic("held", type="bandwidth", attributes={"rate": 0})
+            await api.add_toxic(
+                "held", type="reset_peer", attributes={"timeout": 60_000}, stream="upstream"
+            )
+        reader, writer = await connect(created["listen"])
+        await round_trip(reader, writer, b"x")
+        held_reader, held_writer = await connect(held["listen"])
+        await upstream.accept()
+        held_writer.write(b"fires the reset_peer")
+        start = time.perf_counter()
+        await asyncio.to_thread(server.stop)
+        assert time.perf_counter() - start < 5.0
+    finally:
+        await asyncio.to_thread(server.stop)
     assert (await read_until_closed(reader))[0] == b""
+    assert (await read_until_closed(held_reader))[0] == b""
     with pytest.raises(ConnectionRefusedError):
         await connect(created["listen"])
     writer.close()
+    held_writer.close()

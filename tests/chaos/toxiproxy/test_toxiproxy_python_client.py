@@ -71,17 +71,17 @@ def test_toxiproxy_python_full_cycle(server: Toxiproxy, echo_address: str) -> No
 
     proxy = server.create(upstream=echo_address, name="py")
     assert proxy.listen.startswith("127.0.0.1:") and not proxy.listen.endswith(":0")
-    assert round_trip(proxy) < 0.1
+    round_trip(proxy)
     assert list(server.proxies()) == ["py"]
     assert server.get_proxy("py").upstream == echo_address
     assert server.get_proxy("missing") is None
 
-    assert proxy.add_toxic(type="latency", attributes={"latency": 100}) is None
+    assert proxy.add_toxic(type="latency", attributes={"latency": 300}) is None
     toxics = proxy.toxics()
     assert list(toxics) == ["latency_downstream"]
-    assert toxics["latency_downstream"].attributes == {"latency": 100, "jitter": 0}
+    assert toxics["latency_downstream"].attributes == {"latency": 300, "jitter": 0}
     assert proxy.get_toxic("latency_downstream").type == "latency"
-    assert 0.100 <= round_trip(proxy) < 0.150
+    assert 0.300 <= round_trip(proxy) < 1.0
     assert proxy.destroy_toxic("latency_downstream") is True
     assert proxy.toxics() == {}
 
@@ -90,7 +90,7 @@ def test_toxiproxy_python_full_cycle(server: Toxiproxy, echo_address: str) -> No
         with pytest.raises(ConnectionRefusedError):
             round_trip(proxy)
     assert server.get_proxy("py").enabled is True
-    assert round_trip(proxy) < 0.1
+    assert round_trip(proxy) < 0.2  # up again, and the 300 ms latency is gone
 
     with pytest.raises(ProxyExists):
         server.create(upstream=echo_address, name="py")

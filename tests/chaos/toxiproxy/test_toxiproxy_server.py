@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import signal
 import socket
 import subprocess
@@ -142,6 +143,8 @@ def test_cli_serves_populates_and_stops_on_sigterm(tmp_path: Path) -> None:
     )
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 10)
+        assert ready, "no ready line within 10 s"
         line = process.stdout.readline()
         assert line.startswith("toxiproxy: http://127.0.0.1:")
         url = line.split(" ", 1)[1].strip()

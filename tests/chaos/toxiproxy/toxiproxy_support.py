@@ -127,6 +127,24 @@ async def connect(listen: str) -> tuple[asyncio.StreamReader, asyncio.StreamWrit
     return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port_of(listen)), WAIT)
 
 
+Pair = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def proxied(api: Api, upstream: Upstream, name: str = "p") -> tuple[Pair, Pair]:
+    """A proxy ``name`` to ``upstream`` and one connection through it.
+
+    Returns:
+        ``(client reader, client writer), (server reader, server writer)``; one byte has gone
+        through, so both links exist and toxics added now meet an open connection.
+    """
+    created = await api.create_proxy(name, upstream.address)
+    client = await connect(created["listen"])
+    server = await upstream.accept()
+    server[1].write(b"!")
+    assert await asyncio.wait_for(client[0].readexactly(1), WAIT) == b"!"
+    return client, server
+
+
 async def round_trip(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes
 ) -> float:
