@@ -37,6 +37,7 @@ class AuthVerdict:
 
     @property
     def allowed(self) -> bool:
+        """Whether the handshake goes on to ``$connect``."""
         return self.status == 200
 
     @property
@@ -70,11 +71,13 @@ def verdict_for_exception(exc: BaseException) -> AuthVerdict:
     return AuthVerdict(401 if str(exc) == "Unauthorized" else 500)
 
 
-def _arn_pattern(resource: str) -> re.Pattern[str]:
-    # IAM resource wildcards: '*' is any run of characters (slashes included), '?' one character.
-    return re.compile(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource) + r"\Z"
-    )
+_INVOKE = "execute-api:Invoke"
+
+
+def _matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM wildcard matching: '*' is any run of characters (slashes included), '?' one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
 
 
 def verdict_for_result(result: object, method_arn: str) -> AuthVerdict:
@@ -101,16 +104,21 @@ def verdict_for_result(result: object, method_arn: str) -> AuthVerdict:
             return AuthVerdict(500)
         effect = statement.get("Effect")
         resources = statement.get("Resource")
-        actions = statement.get("Action", "execute-api:Invoke")
+        actions = statement.get("Action", _INVOKE)
         if isinstance(resources, str):
             resources = [resources]
         if isinstance(actions, str):
             actions = [actions]
-        if effect not in ("Allow", "Deny") or not isinstance(resources, list):
+        if (
+            effect not in ("Allow", "Deny")
+            or not isinstance(resources, list)
+            or not isinstance(actions, list)
+        ):
             return AuthVerdict(500)
-        if not any(a in ("execute-api:Invoke", "execute-api:*", "*") for a in actions):
+        # Action names are case-insensitive in IAM; resources (ARNs) are not.
+        if not any(isinstance(a, str) and _matches(a, _INVOKE, ignore_case=True) for a in actions):
             continue
-        if any(isinstance(r, str) and _arn_pattern(r).match(method_arn) for r in resources):
+        if any(isinstance(r, str) and _matches(r, method_arn) for r in resources):
             if effect == "Deny":
                 return AuthVerdict(403)
             allowed = True

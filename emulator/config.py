@@ -13,7 +13,7 @@ seconds, unscaled (the time scale is the server's, see :mod:`emulator.timing`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
@@ -53,34 +53,58 @@ PATCHABLE_KEYS = frozenset(
     }
 )
 
+#: Duration keys of :class:`ApiConfig`: seconds, positive; written like ``10m``.
+_DURATIONS = ("idle_timeout", "max_connection_duration", "integration_timeout")
+
 _STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _RESERVED_STAGES = frozenset({"_wschaos", "metrics"})
 _ROUTE_KEY = re.compile(r"^[^\s]{1,128}$")
 _RESERVED_ROUTES = frozenset({"$connect", "$disconnect", "$default"})
 _REST_KEY = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) (/[^\s]*)$")
+# A path segment: literal, {name}, or (last only) the greedy {name+}.
+_REST_PARAM = re.compile(r"^\{[A-Za-z0-9._-]+\+?\}$")
 _IDENTITY_SOURCE = re.compile(r"^route\.request\.(header|querystring)\.([^\s.]+)$")
+
+# Validation errors name this placeholder source; from_mapping, with_overrides and load_config
+# replace it with the real one (a file, --stage, PATCH /_wschaos/config).
+_SOURCE = "<config>"
+
+
+def _bad(key: str, value: object, problem: str) -> ConfigError:
+    return ConfigError(_SOURCE, key, value, problem)
+
+
+def _check_keys(data: Mapping[Any, Any], known: Collection[str], prefix: str = "") -> None:
+    for key in data:
+        if key not in known:
+            raise _bad(
+                f"{prefix}{key}", data[key], f"unknown key (known: {', '.join(sorted(known))})"
+            )
 
 
 def _duration(key: str, value: object) -> float:
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError as exc:
-        raise ConfigError("<config>", key, value, str(exc)) from None
+        raise _bad(key, value, str(exc)) from None
+    if seconds <= 0:
+        raise _bad(key, value, "must be positive")
+    return seconds
 
 
 def _handler(key: str, value: object) -> str:
     if not isinstance(value, str):
-        raise ConfigError("<config>", key, value, "must be a handler reference module:function")
+        raise _bad(key, value, "must be a handler reference module:function")
     try:
         load_handler(value)
     except HandlerError as exc:
-        raise ConfigError("<config>", key, value, str(exc)) from None
+        raise _bad(key, value, str(exc)) from None
     return value
 
 
 def _positive_int(key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError("<config>", key, value, "must be a positive integer")
+        raise _bad(key, value, "must be a positive integer")
     return value
 
 
@@ -104,26 +128,20 @@ class Limits:
         _positive_int("limits.message_bytes", self.message_bytes)
         rate = self.new_connections_per_second
         if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
         ):
-            raise ConfigError(
-                "<config>", "limits.new_connections_per_second", rate, "must be positive or null"
-            )
+            raise _bad("limits.new_connections_per_second", rate, "must be positive or null")
 
     @classmethod
     def from_mapping(cls, data: object, *, base: Limits | None = None) -> Limits:
         """Limits from a mapping; keys it does not name keep ``base``'s values."""
         if not isinstance(data, Mapping):
-            raise ConfigError("<config>", "limits", data, "must be a mapping")
-        known = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in known:
-                raise ConfigError(
-                    "<config>", f"limits.{key}", data[key], f"unknown key (known: {sorted(known)})"
-                )
+            raise _bad("limits", data, "must be a mapping")
+        _check_keys(data, [f.name for f in fields(cls)], "limits.")
         return replace(base or cls(), **dict(data))
 
     def to_mapping(self) -> dict[str, Any]:
+        """The limits as YAML/JSON-ready data."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -144,12 +162,11 @@ class AuthorizerConfig:
     def __post_init__(self) -> None:
         _handler("authorizer.handler", self.handler)
         sources = self.identity_sources
-        if isinstance(sources, str) or not isinstance(sources, list | tuple):
-            raise ConfigError("<config>", "authorizer.identity_sources", sources, "must be a list")
+        if not isinstance(sources, list | tuple):
+            raise _bad("authorizer.identity_sources", sources, "must be a list")
         for source in sources:
             if not isinstance(source, str) or not _IDENTITY_SOURCE.match(source):
-                raise ConfigError(
-                    "<config>",
+                raise _bad(
                     "authorizer.identity_sources",
                     source,
                     "must be route.request.header.NAME or route.request.querystring.NAME",
@@ -158,21 +175,16 @@ class AuthorizerConfig:
 
     @classmethod
     def from_mapping(cls, data: object) -> AuthorizerConfig:
+        """An authorizer from ``{handler, identity_sources?}``."""
         if not isinstance(data, Mapping):
-            raise ConfigError("<config>", "authorizer", data, "must be a mapping with handler")
-        for key in data:
-            if key not in ("handler", "identity_sources"):
-                raise ConfigError(
-                    "<config>",
-                    f"authorizer.{key}",
-                    data[key],
-                    "unknown key (known: handler, identity_sources)",
-                )
+            raise _bad("authorizer", data, "must be a mapping with handler")
+        _check_keys(data, ("handler", "identity_sources"), "authorizer.")
         if "handler" not in data:
-            raise ConfigError("<config>", "authorizer.handler", None, "is required")
+            raise _bad("authorizer.handler", None, "is required")
         return cls(data["handler"], data.get("identity_sources", ()))
 
     def to_mapping(self) -> dict[str, Any]:
+        """The authorizer as YAML/JSON-ready data."""
         return {"handler": self.handler, "identity_sources": list(self.identity_sources)}
 
 
@@ -195,7 +207,8 @@ class ApiConfig:
         routes: route key -> handler; None = the sample API's (see the module docstring).
         two_way_routes: routes whose handler's ``body`` is sent back (a ``$default`` route
             response).
-        rest: ``"METHOD /path"`` -> handler for the REST API (``{name}`` and ``{name+}`` allowed).
+        rest: ``"METHOD /path"`` -> handler for the REST API (``{name}`` and a last ``{name+}``
+            allowed).
     """
 
     stage: str = "prod"
@@ -213,97 +226,39 @@ class ApiConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if not isinstance(self.stage, str) or not _STAGE.match(self.stage):
-            raise ConfigError(
-                "<config>", "stage", self.stage, "must be 1-128 letters, digits, '-' or '_'"
-            )
+            raise _bad("stage", self.stage, "must be 1-128 letters, digits, '-' or '_'")
         if self.stage in _RESERVED_STAGES:
-            raise ConfigError("<config>", "stage", self.stage, "is reserved by the emulator")
+            raise _bad("stage", self.stage, "is reserved by the emulator")
         try:
             RouteSelector.parse(self.route_selection_expression)
         except ValueError as exc:
-            raise ConfigError(
-                "<config>", "route_selection_expression", self.route_selection_expression, str(exc)
-            ) from None
-        for key in ("idle_timeout", "max_connection_duration", "integration_timeout"):
+            expression = self.route_selection_expression
+            raise _bad("route_selection_expression", expression, str(exc)) from None
+        for key in _DURATIONS:
             set_(self, key, _duration(key, getattr(self, key)))
-        if self.integration_timeout <= 0:
-            raise ConfigError(
-                "<config>", "integration_timeout", self.integration_timeout, "must be positive"
-            )
-        for key in ("idle_timeout", "max_connection_duration"):
-            if getattr(self, key) <= 0:
-                raise ConfigError("<config>", key, getattr(self, key), "must be positive")
         if not isinstance(self.ping_frames_reset_idle, bool):
-            raise ConfigError(
-                "<config>",
-                "ping_frames_reset_idle",
-                self.ping_frames_reset_idle,
-                "must be a boolean",
-            )
+            raise _bad("ping_frames_reset_idle", self.ping_frames_reset_idle, "must be a boolean")
         if isinstance(self.limits, Mapping):
             set_(self, "limits", Limits.from_mapping(self.limits))
         elif not isinstance(self.limits, Limits):
-            raise ConfigError("<config>", "limits", self.limits, "must be a mapping")
+            raise _bad("limits", self.limits, "must be a mapping")
         if isinstance(self.authorizer, Mapping):
             set_(self, "authorizer", AuthorizerConfig.from_mapping(self.authorizer))
         elif self.authorizer is not None and not isinstance(self.authorizer, AuthorizerConfig):
-            raise ConfigError("<config>", "authorizer", self.authorizer, "must be a mapping")
+            raise _bad("authorizer", self.authorizer, "must be a mapping")
         sample = self.routes is None and self.rest is None
-        routes = SAMPLE_ROUTES if sample else (self.routes or {})
-        rest = SAMPLE_REST if sample else (self.rest or {})
+        routes = _routes(SAMPLE_ROUTES if sample else (self.routes or {}))
+        set_(self, "routes", MappingProxyType(routes))
+        set_(self, "rest", MappingProxyType(_rest(SAMPLE_REST if sample else (self.rest or {}))))
         two_way = self.two_way_routes
         if two_way is None:
             two_way = SAMPLE_TWO_WAY_ROUTES if sample else ()
-        set_(self, "routes", MappingProxyType(self._routes(routes)))
-        set_(self, "rest", MappingProxyType(self._rest(rest)))
-        set_(self, "two_way_routes", self._two_way(two_way))
-
-    def _routes(self, routes: object) -> dict[str, str]:
-        if not isinstance(routes, Mapping):
-            raise ConfigError(
-                "<config>", "routes", routes, "must be a mapping of route key to handler"
-            )
-        out: dict[str, str] = {}
-        for key, spec in routes.items():
-            if not isinstance(key, str) or not _ROUTE_KEY.match(key):
-                raise ConfigError("<config>", "routes", key, "route keys are 1-128 non-blank chars")
-            if key.startswith("$") and key not in _RESERVED_ROUTES:
-                raise ConfigError(
-                    "<config>",
-                    f"routes.{key}",
-                    key,
-                    "only $connect, $disconnect and $default may start with '$'",
-                )
-            out[key] = _handler(f"routes.{key}", spec)
-        return out
-
-    def _rest(self, rest: object) -> dict[str, str]:
-        if not isinstance(rest, Mapping):
-            raise ConfigError("<config>", "rest", rest, 'must be a mapping like {"POST /query": h}')
-        out: dict[str, str] = {}
-        for key, spec in rest.items():
-            if not isinstance(key, str) or not _REST_KEY.match(key):
-                raise ConfigError(
-                    "<config>", "rest", key, 'keys are "METHOD /path", e.g. "POST /query"'
-                )
-            out[key] = _handler(f"rest.{key}", spec)
-        return out
-
-    def _two_way(self, two_way: object) -> tuple[str, ...]:
-        if isinstance(two_way, str) or not isinstance(two_way, list | tuple | frozenset | set):
-            raise ConfigError("<config>", "two_way_routes", two_way, "must be a list of route keys")
-        assert self.routes is not None
-        for key in two_way:
-            if key not in self.routes or key in ("$connect", "$disconnect"):
-                raise ConfigError(
-                    "<config>", "two_way_routes", key, "is not a message route of this API"
-                )
-        return tuple(two_way)
+        set_(self, "two_way_routes", _two_way(two_way, routes))
 
     # -- construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, *, source: str = "<config>") -> ApiConfig:
+    def from_mapping(cls, data: Mapping[str, Any] | None, *, source: str = _SOURCE) -> ApiConfig:
         """Validate a mapping (a parsed YAML file) into a config.
 
         Raises:
@@ -311,15 +266,10 @@ class ApiConfig:
         """
         if data is None:
             data = {}
-        if not isinstance(data, Mapping):
-            raise ConfigError(source, "(top level)", data, "must be a mapping of config keys")
-        known = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in known:
-                raise ConfigError(
-                    source, str(key), data[key], f"unknown key (known: {sorted(known)})"
-                )
         try:
+            if not isinstance(data, Mapping):
+                raise _bad("(top level)", data, "must be a mapping of config keys")
+            _check_keys(data, [f.name for f in fields(cls)])
             return cls(**dict(data))
         except ConfigError as exc:
             raise exc.with_source(source) from None
@@ -332,43 +282,73 @@ class ApiConfig:
         Raises:
             ConfigError: as :meth:`from_mapping`, naming ``source``.
         """
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(source, "(top level)", overrides, "must be a mapping of config keys")
-        known = {f.name for f in fields(self)}
-        changes: dict[str, Any] = {}
         try:
-            for key, value in overrides.items():
-                if key not in known:
-                    raise ConfigError(
-                        "<config>", str(key), value, f"unknown key (known: {sorted(known)})"
-                    )
-                if key == "limits":
-                    value = Limits.from_mapping(value, base=self.limits)
-                changes[key] = value
+            if not isinstance(overrides, Mapping):
+                raise _bad("(top level)", overrides, "must be a mapping of config keys")
+            _check_keys(overrides, [f.name for f in fields(self)])
+            changes = dict(overrides)
+            if "limits" in changes:
+                changes["limits"] = Limits.from_mapping(changes["limits"], base=self.limits)
             return replace(self, **changes)
         except ConfigError as exc:
             raise exc.with_source(source) from None
 
     def to_mapping(self) -> dict[str, Any]:
         """The config as YAML/JSON-ready data (durations written as ``10m``)."""
-        return {
-            "stage": self.stage,
-            "route_selection_expression": self.route_selection_expression,
-            "idle_timeout": format_duration(self.idle_timeout),
-            "max_connection_duration": format_duration(self.max_connection_duration),
-            "integration_timeout": format_duration(self.integration_timeout),
-            "ping_frames_reset_idle": self.ping_frames_reset_idle,
-            "limits": self.limits.to_mapping(),
-            "authorizer": None if self.authorizer is None else self.authorizer.to_mapping(),
-            "routes": dict(self.routes or {}),
-            "two_way_routes": list(self.two_way_routes or ()),
-            "rest": dict(self.rest or {}),
-        }
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.update({key: format_duration(out[key]) for key in _DURATIONS})
+        out["limits"] = self.limits.to_mapping()
+        out["authorizer"] = None if self.authorizer is None else self.authorizer.to_mapping()
+        out["routes"] = dict(self.routes or {})
+        out["two_way_routes"] = list(self.two_way_routes or ())
+        out["rest"] = dict(self.rest or {})
+        return out
 
     @cached_property
     def selector(self) -> RouteSelector:
         """The parsed route selection expression."""
         return RouteSelector.parse(self.route_selection_expression)
+
+
+def _routes(routes: object) -> dict[str, str]:
+    if not isinstance(routes, Mapping):
+        raise _bad("routes", routes, "must be a mapping of route key to handler")
+    for key in routes:
+        if not isinstance(key, str) or not _ROUTE_KEY.match(key):
+            raise _bad("routes", key, "route keys are 1-128 non-blank chars")
+        if key.startswith("$") and key not in _RESERVED_ROUTES:
+            raise _bad(
+                f"routes.{key}", key, "only $connect, $disconnect and $default may start with '$'"
+            )
+    return {key: _handler(f"routes.{key}", spec) for key, spec in routes.items()}
+
+
+def _rest(rest: object) -> dict[str, str]:
+    if not isinstance(rest, Mapping):
+        raise _bad("rest", rest, 'must be a mapping like {"POST /query": handler}')
+    for key in rest:
+        match = _REST_KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            raise _bad("rest", key, 'keys are "METHOD /path", e.g. "POST /query"')
+        segments = [s for s in match.group(2).split("/") if s]
+        for i, segment in enumerate(segments):
+            braced = "{" in segment or "}" in segment
+            if braced and (
+                not _REST_PARAM.match(segment) or (segment.endswith("+}") and i < len(segments) - 1)
+            ):
+                raise _bad(
+                    "rest", key, "path parameters are whole segments {name}, or a last {name+}"
+                )
+    return {key: _handler(f"rest.{key}", spec) for key, spec in rest.items()}
+
+
+def _two_way(two_way: object, routes: Mapping[str, str]) -> tuple[str, ...]:
+    if not isinstance(two_way, list | tuple | set | frozenset):
+        raise _bad("two_way_routes", two_way, "must be a list of route keys")
+    for key in two_way:
+        if not isinstance(key, str) or key not in routes or key in ("$connect", "$disconnect"):
+            raise _bad("two_way_routes", key, "is not a message route of this API")
+    return tuple(two_way)
 
 
 def load_config(path: str | Path) -> ApiConfig:
@@ -382,6 +362,8 @@ def load_config(path: str | Path) -> ApiConfig:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, "(file)", source, exc.strerror or str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, "(file)", source, f"not UTF-8 text: {exc.reason}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,15 +14,16 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.config import PATCHABLE_KEYS
+from emulator.config import PATCHABLE_KEYS, ApiConfig
 from emulator.exceptions import ConfigError
-from emulator.faults import FaultError, parse_fault
+from emulator.faults import Fault, FaultError, parse_fault
 from emulator.frames import REASONS, CloseCode
 from emulator.management import perform
+from emulator.models import ConnectionState
 from emulator.sample.ledger import ledger_for
 from emulator.websocket import GATEWAY
 
-__all__ = ["PREFIX", "add_control_routes", "control_middleware"]
+__all__ = ["PREFIX", "ControlError", "add_control_routes", "control_middleware"]
 
 PREFIX = "/_wschaos"
 
@@ -93,6 +94,11 @@ def _close_params(data: Mapping[str, Any]) -> tuple[int, str, bool]:
     abrupt = data.get("abrupt", False)
     if not isinstance(abrupt, bool):
         raise ControlError(400, f"abrupt: {abrupt!r}: must be true or false")
+    if abrupt and ("code" in data or "reason" in data):
+        key = "code" if "code" in data else "reason"
+        raise ControlError(
+            400, f"{key}: {data[key]!r}: an abrupt close sends no close frame, so no code/reason"
+        )
     code = data.get("code", CloseCode.GOING_AWAY)
     if (
         isinstance(code, bool)
@@ -110,6 +116,7 @@ def _close_params(data: Mapping[str, Any]) -> tuple[int, str, bool]:
 
 
 async def list_connections(request: web.Request) -> web.Response:
+    """``GET /connections``: every open connection."""
     gateway = request.app[GATEWAY]
     return web.json_response(
         {"connections": [gateway.describe(conn) for conn in gateway.connections()]}
@@ -117,11 +124,12 @@ async def list_connections(request: web.Request) -> web.Response:
 
 
 async def close_connection(request: web.Request) -> web.Response:
+    """``POST /connections/{id}/close``: close one connection and wait until it is gone."""
     gateway = request.app[GATEWAY]
     code, reason, abrupt = _close_params(await _body(request))
     connection_id = request.match_info["connection_id"]
     conn = gateway.connection(connection_id)
-    if conn is None or connection_id not in gateway.open_connection_ids():
+    if conn is None or conn.state is not ConnectionState.OPEN:
         raise ControlError(404, f"connection {connection_id!r}: no such open connection")
     if abrupt:
         gateway.abort(conn, "fault")
@@ -132,6 +140,7 @@ async def close_connection(request: web.Request) -> web.Response:
 
 
 async def close_all(request: web.Request) -> web.Response:
+    """``POST /close-all``: close every open connection (a deploy, a restart)."""
     gateway = request.app[GATEWAY]
     code, reason, abrupt = _close_params(await _body(request))
     closed = await gateway.close_all(code, reason, abrupt=abrupt)
@@ -139,20 +148,37 @@ async def close_all(request: web.Request) -> web.Response:
 
 
 async def list_faults(request: web.Request) -> web.Response:
+    """``GET /faults``: the active gateway faults."""
     return web.json_response({"faults": request.app[GATEWAY].faults.to_wire()})
 
 
 async def add_fault(request: web.Request) -> web.Response:
+    """``POST /faults``: start a fault; 201 with its id."""
     gateway = request.app[GATEWAY]
     try:
         fault, duration = parse_fault(await _body(request))
+        _check_route(fault, gateway.config)
         entry = gateway.faults.add(fault, duration)
     except FaultError as exc:
         raise ControlError(400, str(exc)) from None
     return web.json_response(entry.to_wire(gateway.loop.time()), status=201)
 
 
+def _check_route(fault: Fault, config: ApiConfig) -> None:
+    """A fault's ``route`` must name a route of the API: a typo would otherwise do nothing."""
+    route = getattr(fault, "route", None)
+    if route is None:
+        return
+    known = [*(config.routes or {}), *(config.rest or {})]
+    if route not in known:
+        raise FaultError(
+            f"{fault.wire_name}: route: {route!r}: not a route of this API "
+            f"(routes: {', '.join(known)})"
+        )
+
+
 async def remove_fault(request: web.Request) -> web.Response:
+    """``DELETE /faults/{id}``: end one fault."""
     fault_id = request.match_info["fault_id"]
     if not request.app[GATEWAY].faults.remove(fault_id):
         raise ControlError(404, f"fault {fault_id!r}: no such fault")
@@ -160,17 +186,18 @@ async def remove_fault(request: web.Request) -> web.Response:
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    faults = request.app[GATEWAY].faults
-    removed = [entry["id"] for entry in faults.to_wire()]
-    faults.clear()
-    return web.json_response({"removed": removed})
+    """``DELETE /faults``: end every fault."""
+    return web.json_response({"removed": request.app[GATEWAY].faults.clear()})
 
 
 async def get_config(request: web.Request) -> web.Response:
+    """``GET /config``: the running API's config."""
     return web.json_response(request.app[GATEWAY].config.to_mapping())
 
 
 async def patch_config(request: web.Request) -> web.Response:
+    """``PATCH /config``: change timing and limit keys of the running API (live connections
+    included); answers the new config."""
     gateway = request.app[GATEWAY]
     data = await _body(request)
     for key in data:
@@ -189,11 +216,14 @@ async def patch_config(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
+    """``POST /reset``: clear faults, close all, clear the ledger, restore the config."""
     await request.app[GATEWAY].reset()
     return web.json_response({"reset": True})
 
 
 async def backend(request: web.Request) -> web.Response:
+    """``POST /backend/{post|delete_connection}``: act as the back end through @connections, on
+    ``connectionId`` or the last connection; answers the @connections status (and error code)."""
     gateway = request.app[GATEWAY]
     action = request.match_info["action"]
     data = await _body(request)
@@ -228,6 +258,7 @@ async def backend(request: web.Request) -> web.Response:
 
 
 async def ledger(request: web.Request) -> web.Response:
+    """``GET /ledger``: the sample API's executions per ``query_id``."""
     return web.json_response({"queries": ledger_for(request.app[GATEWAY].api_id).executions()})
 
 

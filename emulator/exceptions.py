@@ -94,7 +94,8 @@ class ApiGatewayError(EmulatorError):
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message
-        super().__init__(f"{self.code} ({self.status}): {message or ''}".rstrip(": "))
+        head = f"{self.code} ({self.status})"
+        super().__init__(head if message is None else f"{head}: {message}")
 
     def to_wire(self) -> tuple[int, dict[str, str], bytes]:
         """The HTTP status, headers and body that carry this error to an SDK."""

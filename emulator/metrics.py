@@ -11,7 +11,7 @@ import weakref
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["DISCONNECT_REASONS", "GatewayMetrics"]
+__all__ = ["DISCONNECT_REASONS", "NO_ROUTE", "GatewayMetrics"]
 
 #: Values of the ``reason`` label of ``wschaos_gateway_disconnects_total``.
 DISCONNECT_REASONS = ("client", "idle_timeout", "max_duration", "deleted", "fault", "error")

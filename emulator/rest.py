@@ -4,7 +4,8 @@ Each route is a Lambda proxy integration invoked with API Gateway's REST proxy e
 and answered from its proxy result (``statusCode``, ``headers``, ``multiValueHeaders``, ``body``,
 ``isBase64Encoded``). Unknown routes get 403 ``{"message":"Missing Authentication Token"}``, as on
 AWS; a handler that raises or returns garbage gives 502 ``{"message": "Internal server error"}``;
-one past the integration timeout gives 504 ``{"message": "Endpoint request timed out"}``.
+one past the integration timeout gives 504 ``{"message": "Endpoint request timed out"}``; a body
+past the port's request size limit gives 413 ``{"message": "Request Too Long"}``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from emulator.websocket import GATEWAY
 __all__ = ["RestRoute", "compile_routes", "match_route", "rest_handler"]
 
 log = logging.getLogger("emulator.rest")
+
+# Framing is the server's business: a proxy result's own values would contradict the body sent.
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,15 @@ def _compile(items: tuple[tuple[str, str], ...]) -> tuple[RestRoute, ...]:
         method, _, resource = key.partition(" ")
         segments = tuple(p for p in resource.split("/") if p)
         out.append(RestRoute(key, method, resource, segments, handler))
-    # Literal segments win over parameters, as API Gateway prefers the most specific resource.
-    return tuple(
-        sorted(out, key=lambda r: (*(s.startswith("{") for s in r.segments), r.method == "ANY"))
-    )
+    # API Gateway prefers the most specific resource: segment by segment, a literal beats a
+    # {name}, which beats a greedy {name+}; then a method beats ANY.
+    return tuple(sorted(out, key=lambda r: (tuple(map(_rank, r.segments)), r.method == "ANY")))
+
+
+def _rank(segment: str) -> int:
+    if not segment.startswith("{"):
+        return 0
+    return 2 if segment.endswith("+}") else 1
 
 
 def compile_routes(rest: Mapping[str, str]) -> tuple[RestRoute, ...]:
@@ -110,12 +119,18 @@ def _response(result: Any) -> web.Response | None:
     status = result.get("statusCode")
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         return None
+    single = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
+        return None
     headers: CIMultiDict[str] = CIMultiDict()
-    for name, value in (result.get("headers") or {}).items():
+    for name, value in single.items():
         headers[str(name)] = str(value)
-    for name, values in (result.get("multiValueHeaders") or {}).items():
+    for name, values in multi.items():
         for value in values if isinstance(values, list) else [values]:
             headers.add(str(name), str(value))
+    for name in _FRAMING_HEADERS:
+        headers.popall(name, None)
     body = result.get("body")
     if body is not None and not isinstance(body, str):
         return None
@@ -143,7 +158,10 @@ async def rest_handler(request: web.Request) -> web.Response:
     if found is None:
         return _message(403, "Missing Authentication Token")
     route, params = found
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _message(413, "Request Too Long")
     body: str | None
     is_base64 = False
     if not raw:

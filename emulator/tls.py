@@ -35,12 +35,20 @@ class LocalCA:
 
 
 def _public_roots() -> str:
+    """The usual public roots (certifi's, which botocore uses, else the system's), or ""."""
+    candidates = [ssl.get_default_verify_paths().cafile]
     try:
         import certifi
 
-        return Path(certifi.where()).read_text(encoding="ascii")
-    except (ImportError, OSError):
-        return ""
+        candidates.insert(0, certifi.where())
+    except ImportError:
+        pass
+    for path in filter(None, candidates):
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            continue
+    return ""
 
 
 def create_local_ca(hosts: list[str], directory: Path) -> LocalCA:
@@ -56,7 +64,9 @@ def create_local_ca(hosts: list[str], directory: Path) -> LocalCA:
     ca_file = directory / "wschaos-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     bundle_file = directory / "wschaos-ca-bundle.pem"
-    bundle_file.write_text(_public_roots() + "\n" + ca.cert_pem.bytes().decode("ascii"))
+    bundle_file.write_text(
+        _public_roots() + "\n" + ca.cert_pem.bytes().decode("ascii"), encoding="utf-8"
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return LocalCA(ca_file, bundle_file, context)

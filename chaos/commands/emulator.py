@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for option, port in (("--port", args.port), ("--rest-port", args.rest_port)):
         if not 0 <= port <= 65535:
             raise UserError(f"{option}: {port}: not a port number")
+    if args.port == args.rest_port != 0:
+        raise UserError(f"--rest-port: {args.rest_port}: the same port as --port")
     server = EmulatorServer(
         config,
         host=args.host,
@@ -83,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--host/--port: {args.host}: cannot listen: {exc.strerror or exc}"
         ) from None
-    except (EmulatorError, ImportError) as exc:
+    except ImportError as exc:  # --tls without trustme
+        raise UserError(f"--tls: {exc}: install it with pip install 'wschaos[tls]'") from None
+    except EmulatorError as exc:
         raise UserError(str(exc)) from None
     stop = threading.Event()
 

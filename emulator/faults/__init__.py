@@ -28,8 +28,12 @@ __all__ = [
     "Fault",
     "FaultError",
     "FaultSet",
+    "connection_id_param",
+    "delay_param",
+    "matches",
     "parse_fault",
     "register",
+    "route_param",
 ]
 
 
@@ -49,16 +53,16 @@ class Fault:
         Raises:
             FaultError: an unknown parameter or a bad value.
         """
-        known = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
+        known = {_wire(f.name) for f in fields(cls) if f.init}  # type: ignore[arg-type]
         for key in params:
-            if _attr(key) not in known:
+            if key not in known:
                 raise FaultError(
                     f"{cls.wire_name}: unknown parameter {key!r} "
-                    f"(known: {sorted(_wire(k) for k in known) or 'none'})"
+                    f"(known: {', '.join(sorted(known)) or 'none'})"
                 )
         try:
-            return cls(**{_attr(k): v for k, v in params.items()})
-        except TypeError as exc:
+            return cls(**{_ATTRS.get(k, k): v for k, v in params.items()})
+        except TypeError as exc:  # a required parameter is missing
             raise FaultError(f"{cls.wire_name}: {exc}") from None
 
     def to_wire(self) -> dict[str, Any]:
@@ -68,15 +72,16 @@ class Fault:
             value = getattr(self, f.name)
             if value is None or not f.init:
                 continue
-            out[_wire(f.name)] = format_duration(value) if f.name == "delay" else value
+            out[_wire(f.name)] = format_duration(value) if f.name in _DURATIONS else value
         return out
 
-    # Questions the gateway asks; a fault answers those it is about.
+    # Questions the gateway asks; a fault overrides those it is about.
     def rejects_with(self) -> int | None:
         """An HTTP status for new handshakes, or None."""
         return None
 
     def drops_reply(self, route: str | None) -> bool:
+        """Whether a reply on ``route`` (None: no route matched) is never sent."""
         return False
 
     def reply_delay(self, route: str | None) -> float:
@@ -88,6 +93,7 @@ class Fault:
         return 0.0
 
     def is_gone(self, connection_id: str) -> bool:
+        """Whether the @connections API answers 410 for this live connection."""
         return False
 
 
@@ -111,21 +117,28 @@ def register(cls: type[Fault]) -> type[Fault]:
     return cls
 
 
-_ALIASES = {"connectionId": "connection_id"}
-
-
-def _attr(wire: str) -> str:
-    return _ALIASES.get(wire, wire)
+# Wire names that are not the attribute's name (the control API speaks AWS's camelCase).
+_ATTRS = {"connectionId": "connection_id"}
+_WIRE = {attr: wire for wire, attr in _ATTRS.items()}
+# Attributes held in seconds and shown as durations ("2s").
+_DURATIONS = frozenset({"delay"})
 
 
 def _wire(attr: str) -> str:
-    return {v: k for k, v in _ALIASES.items()}.get(attr, attr)
+    return _WIRE.get(attr, attr)
 
 
 def route_param(fault: str, value: object) -> str | None:
     """Validate an optional ``route`` parameter."""
     if value is not None and (not isinstance(value, str) or not value):
         raise FaultError(f"{fault}: route: {value!r}: must be a route key")
+    return value
+
+
+def connection_id_param(fault: str, value: object) -> str | None:
+    """Validate an optional ``connectionId`` parameter."""
+    if value is not None and not isinstance(value, str):
+        raise FaultError(f"{fault}: connectionId: {value!r}: not a string")
     return value
 
 
@@ -152,8 +165,10 @@ def parse_fault(data: object) -> tuple[Fault, float | None]:
         raise FaultError("a fault is a JSON object with a 'type'")
     params = dict(data)
     kind = params.pop("type", None)
-    if kind not in REGISTRY:
-        raise FaultError(f"type: {kind!r}: unknown fault type (known: {sorted(REGISTRY)})")
+    if not isinstance(kind, str) or kind not in REGISTRY:
+        raise FaultError(
+            f"type: {kind!r}: unknown fault type (known: {', '.join(sorted(REGISTRY))})"
+        )
     duration = None
     if "for" in params:
         raw = params.pop("for")
@@ -173,6 +188,7 @@ class ActiveFault:
         fault: the fault.
         duration: its ``for`` in configured seconds, or None (until removed).
         expires_at: loop time it ends, or None.
+        handle: the timer that ends it, or None.
     """
 
     fault_id: str
@@ -182,6 +198,7 @@ class ActiveFault:
     handle: asyncio.TimerHandle | None = None
 
     def to_wire(self, now: float) -> dict[str, Any]:
+        """The fault as the control API shows it; ``now`` is the loop time."""
         out = {"id": self.fault_id, "type": self.fault.wire_name, **self.fault.to_wire()}
         if self.duration is not None:
             out["for"] = format_duration(self.duration)
@@ -209,9 +226,6 @@ class FaultSet:
     @property
     def active(self) -> bool:
         """Whether any fault is active (checked on every message, so a plain attribute read)."""
-        return self._active
-
-    def __bool__(self) -> bool:
         return self._active
 
     def add(self, fault: Fault, duration: float | None = None) -> ActiveFault:
@@ -245,12 +259,15 @@ class FaultSet:
             entry.fault.deactivate(self._gateway)
         return True
 
-    def clear(self) -> None:
-        """End every fault."""
-        for fault_id in list(self._faults):
+    def clear(self) -> list[str]:
+        """End every fault; returns the ids ended."""
+        ids = list(self._faults)
+        for fault_id in ids:
             self.remove(fault_id)
+        return ids
 
     def to_wire(self) -> list[dict[str, Any]]:
+        """The active faults as ``GET /_wschaos/faults`` lists them."""
         now = self._loop().time()
         return [entry.to_wire(now) for entry in self._faults.values()]
 
@@ -264,6 +281,7 @@ class FaultSet:
         return status
 
     def drops_reply(self, route: str | None) -> bool:
+        """Whether a reply on ``route`` is dropped."""
         return any(entry.fault.drops_reply(route) for entry in self._faults.values())
 
     def reply_delay(self, route: str | None) -> float:
@@ -279,6 +297,7 @@ class FaultSet:
         )
 
     def is_gone(self, connection_id: str) -> bool:
+        """Whether @connections calls for this live connection get 410."""
         return any(entry.fault.is_gone(connection_id) for entry in self._faults.values())
 
 

@@ -14,6 +14,8 @@ from emulator.faults import Fault, delay_param, matches, register, route_param
 @register
 @dataclass(frozen=True)
 class DelayReplies(Fault):
+    """Hold replies on ``route`` (None: every route) for ``delay`` configured seconds."""
+
     wire_name = "delay_replies"
 
     delay: float  # seconds, configured (unscaled); wire: a duration such as "2s"

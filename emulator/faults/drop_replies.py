@@ -14,6 +14,8 @@ from emulator.faults import Fault, matches, register, route_param
 @register
 @dataclass(frozen=True)
 class DropReplies(Fault):
+    """Drop replies on ``route`` (None: every route)."""
+
     wire_name = "drop_replies"
 
     route: str | None = None

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.faults import Fault, FaultError, register
+from emulator.faults import Fault, connection_id_param, register
 
 
 @register
 @dataclass(frozen=True)
 class Gone(Fault):
+    """410 from @connections for ``connection_id`` (None: every connection)."""
+
     wire_name = "gone"
 
     connection_id: str | None = None  # wire: connectionId
 
     def __post_init__(self) -> None:
-        if self.connection_id is not None and not isinstance(self.connection_id, str):
-            raise FaultError(
-                f"{self.wire_name}: connectionId: {self.connection_id!r}: not a string"
-            )
+        connection_id_param(self.wire_name, self.connection_id)
 
     def is_gone(self, connection_id: str) -> bool:
         return self.connection_id is None or connection_id == self.connection_id

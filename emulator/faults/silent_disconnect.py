@@ -13,22 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.faults import Fault, FaultError, register
+from emulator.faults import Fault, FaultError, connection_id_param, register
 
 
 @register
 @dataclass(frozen=True)
 class SilentDisconnect(Fault):
+    """Hold ``connection_id`` (None: every open connection) half-open."""
+
     wire_name = "silent_disconnect"
 
     connection_id: str | None = None  # wire: connectionId
     _targets: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.connection_id is not None and not isinstance(self.connection_id, str):
-            raise FaultError(
-                f"{self.wire_name}: connectionId: {self.connection_id!r}: not a string"
-            )
+        connection_id_param(self.wire_name, self.connection_id)
 
     def to_wire(self) -> dict[str, Any]:
         out = super().to_wire()

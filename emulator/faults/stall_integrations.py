@@ -14,6 +14,8 @@ from emulator.faults import Fault, delay_param, matches, register, route_param
 @register
 @dataclass(frozen=True)
 class StallIntegrations(Fault):
+    """Hold integrations of ``route`` (None: every route) for ``delay`` configured seconds."""
+
     wire_name = "stall_integrations"
 
     delay: float  # seconds, configured (unscaled); wire: a duration such as "30s"

@@ -10,6 +10,7 @@ from emulator_test_support import H, api, eventually, recv, ws_connect
 from websockets.exceptions import InvalidStatus
 
 from emulator import EmulatorServer
+from emulator.authorizer import verdict_for_result
 
 Factory = Callable[..., EmulatorServer]
 
@@ -88,3 +89,47 @@ async def test_authorizer_event_and_context_in_later_events(emulator_factory: Fa
     for event_type in ("CONNECT", "MESSAGE", "DISCONNECT"):
         [event] = [e for e in events_of(api_id, event_type) if "type" not in e]
         assert event["requestContext"]["authorizer"] == expected
+
+
+# -- the verdict itself, fed policies (no sockets) -------------------------------------------------
+
+ARN = "arn:aws:execute-api:us-east-1:123456789012:abcde12345/prod/$connect"
+
+
+def policy(*statements: object, **extra: object) -> dict:
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    return {"principalId": "me", "policyDocument": document, **extra}
+
+
+def statement(effect: str, resource: object, action: object = "execute-api:Invoke") -> dict:
+    return {"Action": action, "Effect": effect, "Resource": resource}
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        (policy(statement("Allow", ARN)), 200),
+        (policy(statement("Allow", "arn:aws:execute-api:*:*:abcde12345/*")), 200),
+        (policy(statement("Allow", ARN.replace("$connect", "$conn?ct"))), 200),
+        (policy(statement("Allow", ARN, "execute-api:*")), 200),
+        (policy(statement("Allow", ARN, "EXECUTE-API:invoke")), 200),  # actions ignore case
+        (policy(statement("Allow", ARN.upper())), 403),  # ARNs do not
+        (policy(statement("Allow", ARN, "s3:GetObject")), 403),
+        (policy(statement("Allow", ARN), statement("Deny", "*")), 403),  # Deny wins
+        (policy(statement("Allow", ARN.replace("/prod/", "/dev/"))), 403),
+        ({"principalId": "me", "policyDocument": {"Statement": statement("Allow", ARN)}}, 200),
+        (policy(statement("Allow", ARN, 7)), 500),
+        (policy(statement("Maybe", ARN)), 500),
+        (policy(), 500),
+        (policy(statement("Allow", ARN), context={"list": [1]}), 500),
+        ({"policyDocument": policy(statement("Allow", ARN))["policyDocument"]}, 500),
+        ("Allow", 500),
+    ],
+)
+def test_verdict_for_result(result: object, status: int) -> None:
+    assert verdict_for_result(result, ARN).status == status
+
+
+def test_allowed_verdict_carries_principal_and_context() -> None:
+    verdict = verdict_for_result(policy(statement("Allow", ARN), context={"n": 1}), ARN)
+    assert verdict.request_context == {"principalId": "me", "n": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -64,7 +65,8 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
     [
         ({"idle_timout": "10m"}, "idle_timout", "10m"),
         ({"idle_timeout": "10 minutes"}, "idle_timeout", "10 minutes"),
-        ({"integration_timeout": 0}, "integration_timeout", 0.0),
+        ({"integration_timeout": 0}, "integration_timeout", 0),
+        ({"max_connection_duration": "0s"}, "max_connection_duration", "0s"),
         ({"stage": "has space"}, "stage", "has space"),
         ({"stage": "_wschaos"}, "stage", "_wschaos"),
         ({"ping_frames_reset_idle": "yes"}, "ping_frames_reset_idle", "yes"),
@@ -75,7 +77,12 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
         ({"routes": {"ping": "no_colon"}}, "routes.ping", "no_colon"),
         ({"routes": {"$custom": "emulator_test_handlers:echo"}}, "routes.$custom", "$custom"),
         ({"two_way_routes": ["nope"]}, "two_way_routes", "nope"),
+        ({"two_way_routes": [["$default"]]}, "two_way_routes", ["$default"]),
+        ({"limits": {"new_connections_per_second": 0}}, "limits.new_connections_per_second", 0),
         ({"rest": {"FETCH /x": "emulator_test_handlers:echo"}}, "rest", "FETCH /x"),
+        ({"rest": {"GET /{p+}/x": "emulator_test_handlers:echo"}}, "rest", "GET /{p+}/x"),
+        ({"rest": {"GET /a{id}": "emulator_test_handlers:echo"}}, "rest", "GET /a{id}"),
+        ({"authorizer": {"identity_sources": []}}, "authorizer.handler", None),
         (
             {
                 "authorizer": {
@@ -111,6 +118,10 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(ConfigError, match=r"missing\.yaml"):
         load_config(tmp_path / "missing.yaml")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"stage: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"latin\.yaml: \(file\): .*not UTF-8"):
+        load_config(latin)
 
 
 @pytest.mark.parametrize(
@@ -133,6 +144,22 @@ def test_cli_exits_2_with_one_line(
     assert err.startswith(f"wschaos emulator: error: {path}: ") and needle in err
 
 
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (["--port", "70000"], "--port: 70000: not a port number"),
+        (["--port", "4000", "--rest-port", "4000"], "--rest-port: 4000: the same port as --port"),
+        (["--stage", "a b"], "--stage: stage: 'a b': must be"),
+    ],
+)
+def test_cli_bad_options_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], options: list[str], needle: str
+) -> None:
+    assert main(["emulator", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("wschaos emulator: error: ") and needle in err
+
+
 def test_cli_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -153,7 +180,9 @@ def test_cli_prints_the_ready_line_and_stops_on_sigterm(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        readable, _, _ = select.select([process.stdout], [], [], SOON * 2)
+        assert readable, "no ready line within the bound"
+        line = process.stdout.readline()  # printed whole and flushed: no partial line to wait on
         assert (
             line.startswith("emulator: ws://127.0.0.1:") and "/dev rest: http://127.0.0.1:" in line
         )

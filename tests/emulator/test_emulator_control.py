@@ -107,9 +107,13 @@ async def test_close_all(
         ("POST", "/close-all", {"reason": "x" * 124}, 400, "reason:"),
         ("POST", "/close-all", {"abrupt": "yes"}, 400, "abrupt:"),
         ("POST", "/close-all", {"cod": 1000}, 400, "cod: unknown key"),
+        ("POST", "/close-all", {"abrupt": True, "code": 4000}, 400, "code: 4000: an abrupt"),
         ("POST", "/close-all", [1], 400, "JSON object"),
         ("POST", "/faults", {"type": "earthquake"}, 400, "earthquake"),
         ("POST", "/faults", {}, 400, "type: None"),
+        ("POST", "/faults", {"type": ["gone"]}, 400, "type: ['gone']: unknown fault type"),
+        ("POST", "/faults", {"type": "reject_connections", "status": 429.0}, 400, "status: 429.0"),
+        ("POST", "/faults", {"type": "drop_replies", "route": "pign"}, 400, "'pign': not a route"),
         ("POST", "/faults", {"type": "reject_connections", "status": 404}, 400, "status: 404"),
         ("POST", "/faults", {"type": "delay_replies", "delay": "soon"}, 400, "delay:"),
         ("POST", "/faults", {"type": "delay_replies"}, 400, "delay"),
@@ -193,10 +197,14 @@ async def test_reject_connections(
 async def test_fault_for_a_duration_ends_by_itself(
     emulator_factory: Factory, http: aiohttp.ClientSession
 ) -> None:
-    server = emulator_factory(time_scale=600)  # "1m" is 0.1 s
-    await add_fault(http, server, {"type": "reject_connections", "status": 503, "for": "1m"})
+    server = emulator_factory(time_scale=600)  # "10m" is 1 s
+    loop = asyncio.get_running_loop()
+    start = loop.time()  # before the emulator sees the fault: a lower bound of its end
+    await add_fault(http, server, {"type": "reject_connections", "status": 503, "for": "10m"})
+    # 0 ms: added; the listing and the refused handshake need well under 1 s.
     _, listed = await control(http, server, "GET", "/faults")
-    assert listed["faults"][0]["for"] == "1m" and 0 <= listed["faults"][0]["remaining_ms"] <= 100
+    assert listed["faults"][0]["for"] == "10m"
+    assert 0 < listed["faults"][0]["remaining_ms"] <= 1000
     with pytest.raises(InvalidStatus):
         async with ws_connect(server.ws_url):
             pass
@@ -204,9 +212,11 @@ async def test_fault_for_a_duration_ends_by_itself(
     async def faults() -> list:
         return (await control(http, server, "GET", "/faults"))[1]["faults"]
 
+    # 1000 ms: it ends by itself.
     async with asyncio.timeout(SOON):
         while await faults():
             await asyncio.sleep(0.02)
+    assert loop.time() - start >= 0.99  # not before its time (1 ms of clock tolerance)
     async with ws_connect(server.ws_url):
         pass
 
@@ -320,17 +330,26 @@ async def test_gone_for_a_live_connection(
 async def test_config_patch_applies_to_live_connections(
     emulator_factory: Factory, http: aiohttp.ClientSession
 ) -> None:
-    server = emulator_factory(time_scale=600)  # idle: 1 s
+    server = emulator_factory(time_scale=60)  # idle: 10 s, far past every wait below
     loop = asyncio.get_running_loop()
     async with ws_connect(server.ws_url) as ws:
-        await open_ids(server)
-        status, config = await control(http, server, "PATCH", "/config", {"idle_timeout": "1m"})
-        assert status == 200 and config["idle_timeout"] == "1m"
-        start = loop.time()
-        assert await closed_with(ws) == (1001, "Going away")  # 0.1 s, not 1 s
-        assert loop.time() - start < 0.9
+        start = loop.time()  # before the connection opened: a lower bound of its idle deadline
+        [connection_id] = await open_ids(server)
+        # Limits apply at once: a post over the new message limit is refused.
+        patch = {"limits": {"message_bytes": 10}}
+        status, config = await control(http, server, "PATCH", "/config", patch)
+        assert status == 200 and config["limits"]["message_bytes"] == 10
+        assert config["limits"]["frame_bytes"] == 32768  # merged, not replaced
+        url = f"{server.management_url}/@connections/{connection_id}"
+        async with http.post(url, data=b"x" * 11) as r:
+            assert r.status == 413
+        # Timers of live connections follow the new idle timeout: 0.5 s instead of 10 s.
+        status, config = await control(http, server, "PATCH", "/config", {"idle_timeout": "30s"})
+        assert status == 200 and config["idle_timeout"] == "30s"
+        assert await closed_with(ws) == (1001, "Going away")  # bounded by SOON, well under 10 s
+        assert loop.time() - start >= 0.49
     _, config = await control(http, server, "GET", "/config")
-    assert config["idle_timeout"] == "1m" and config["stage"] == "prod"
+    assert config["idle_timeout"] == "30s" and config["stage"] == "prod"
 
 
 async def test_reset_restores_everything(

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, api, closed_with, eventually, recv, ws_connect
+from emulator_test_support import SOON, H, api, closed_with, eventually, recv, ws_connect
 
 from emulator import EmulatorServer
 
@@ -106,9 +106,27 @@ async def test_ids_arrive_percent_encoded(
             assert set(await r.json()) == {"connectedAt", "identity", "lastActiveAt"}
 
 
-async def test_handler_code_reaches_the_api_unchanged(emulator_factory: Factory) -> None:
-    from emulator_test_support import H
+async def test_malformed_ids_and_other_methods(
+    emulator_factory: Factory, http: aiohttp.ClientSession
+) -> None:
+    server = emulator_factory(api())
+    async with ws_connect(server.ws_url) as ws:
+        connection_id = await only_connection(server)
+        base = f"{server.management_url}/@connections"
+        # boto3 sends '/' as %2F: decoded, it makes the id malformed (400), not a wrong path.
+        async with http.get(f"{base}/AAAAAAA%2FAAAAAAA%3D") as r:
+            assert r.status == 400
+            assert r.headers["x-amzn-ErrorType"] == "BadRequestException"
+            assert await r.json() == {"message": "Invalid connectionId: AAAAAAA/AAAAAAA="}
+        # The API has POST, GET and DELETE only; no other method may act on the connection.
+        for method in ("PUT", "PATCH", "HEAD"):
+            async with http.request(method, f"{base}/{connection_id}") as r:
+                assert r.status == 403, method
+        await ws.send('{"action":"echo","n":1}')
+        assert await recv(ws) == '{"action":"echo","n":1}'  # still open
 
+
+async def test_handler_code_reaches_the_api_unchanged(emulator_factory: Factory) -> None:
     server = emulator_factory(
         api(routes={"$default": f"{H}:boto_push_env"}, two_way_routes=["$default"])
     )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, control, eventually, recv, ws_connect
+from emulator_test_support import H, api, closed_with, control, eventually, recv, ws_connect
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from emulator import EmulatorServer
 
@@ -34,32 +34,32 @@ async def test_scripted_session_exact_counts(
     emulator_factory: Factory, http: aiohttp.ClientSession
 ) -> None:
     config = api(
-        routes={
-            "$connect": f"{H}:record",
-            "$disconnect": f"{H}:record",
-            "echo": f"{H}:echo",
-            "tick": f"{H}:arecord",  # one-way: the chatter below reads nothing
-        },
-        idle_timeout="10m",
-        max_connection_duration="20m",
+        routes={"$connect": f"{H}:record", "$disconnect": f"{H}:record", "echo": f"{H}:echo"},
+        idle_timeout="2h",
+        max_connection_duration="2h",
     )
-    server = emulator_factory(config, time_scale=1200)  # idle 0.5 s, max 1 s
+    # 2 h is 12 s: no timer fires until a PATCH below shortens one, so each close has one cause.
+    server = emulator_factory(config, time_scale=600)
     mgmt = server.management_url
+
+    async def patch(**changes: str) -> None:
+        assert (await control(http, server, "PATCH", "/config", changes))[0] == 200
+
+    async def only_id() -> str:
+        [connection_id] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
+        return str(connection_id)
 
     # 1 connect rejected by a fault.
     await control(http, server, "POST", "/faults", {"type": "reject_connections", "status": 503})
-    try:
+    with pytest.raises(InvalidStatus):
         async with ws_connect(server.ws_url):
             pass
-    except InvalidStatus:
-        pass
     await control(http, server, "DELETE", "/faults")
 
-    async with ws_connect(server.ws_url) as chatty, ws_connect(server.ws_url) as idle:
-        chatty_id, _ = await eventually(
-            lambda: len(ids := server.call(lambda g: g.open_connection_ids())) == 2 and ids
-        )
-        assert (await scrape(http, server.http_url))[("wschaos_gateway_connections", ())] == 2
+    # A client that talks, is pushed to, and closes itself.
+    async with ws_connect(server.ws_url) as chatty:
+        chatty_id = await only_id()
+        assert (await scrape(http, server.http_url))[("wschaos_gateway_connections", ())] == 1
         # 3 messages on "echo", 2 that match nothing.
         for _ in range(3):
             await chatty.send('{"action":"echo"}')
@@ -68,44 +68,39 @@ async def test_scripted_session_exact_counts(
         await chatty.send('{"action":"nope"}')
         await recv(chatty)
         await recv(chatty)
-        # Management: POST 200 x2, GET 200, GET 410, POST 400, GET 403 (wrong stage).
+        # Management: POST 200 x2, GET 200, GET 410, POST 400, POST 413, GET 403 (wrong stage),
+        # PUT 403 (no such operation).
         for _ in range(2):
             async with http.post(f"{mgmt}/@connections/{chatty_id}", data=b"x") as r:
                 assert r.status == 200
-        async with http.get(f"{mgmt}/@connections/{chatty_id}") as r:
-            assert r.status == 200
-        async with http.get(f"{mgmt}/@connections/AAAAAAAAAAAAAAA=") as r:
-            assert r.status == 410
-        async with http.post(f"{mgmt}/@connections/bad", data=b"x") as r:
-            assert r.status == 400
-        async with http.get(f"{server.http_url}/dev/@connections/{chatty_id}") as r:
-            assert r.status == 403
-        # "idle" times out (0.5 s) while "chatty" keeps talking until the 1 s limit.
-        loop = asyncio.get_running_loop()
-        end = loop.time() + SOON
-        while chatty.close_code is None and loop.time() < end:
-            try:
-                await chatty.send('{"action":"tick"}')
-            except ConnectionClosed:
-                break
-            await asyncio.sleep(0.05)
-        assert await closed_with(idle) == (1001, "Going away")
-        assert await closed_with(chatty) == (1001, "Going away")
-    ticks = (await scrape(http, server.http_url))[
-        ("wschaos_gateway_messages_total", (("route", "tick"),))
-    ]
+            await recv(chatty)
+        for method, path, data, status in (
+            ("GET", f"{mgmt}/@connections/{chatty_id}", None, 200),
+            ("GET", f"{mgmt}/@connections/AAAAAAAAAAAAAAA=", None, 410),
+            ("POST", f"{mgmt}/@connections/bad", b"x", 400),
+            ("POST", f"{mgmt}/@connections/{chatty_id}", b"x" * (128 * 1024 + 1), 413),
+            ("GET", f"{server.http_url}/dev/@connections/{chatty_id}", None, 403),
+            ("PUT", f"{mgmt}/@connections/{chatty_id}", None, 403),
+        ):
+            async with http.request(method, path, data=data) as r:
+                assert r.status == status, (method, path)
 
-    # One closed by the client, one deleted, one closed by a fault, one refused (binary frame).
+    # One closed by the idle timeout, then one by the connection duration limit.
+    await patch(idle_timeout="30s")  # 50 ms
     async with ws_connect(server.ws_url) as ws:
-        pass
+        assert await closed_with(ws) == (1001, "Going away")
+    await patch(idle_timeout="2h", max_connection_duration="30s")
     async with ws_connect(server.ws_url) as ws:
-        [deleted] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
-        async with http.delete(f"{mgmt}/@connections/{deleted}") as r:
+        assert await closed_with(ws) == (1001, "Going away")
+    await patch(max_connection_duration="2h")
+
+    # One deleted, one closed by a fault, one refused (binary frame).
+    async with ws_connect(server.ws_url) as ws:
+        async with http.delete(f"{mgmt}/@connections/{await only_id()}") as r:
             assert r.status == 204
         await closed_with(ws)
     async with ws_connect(server.ws_url) as ws:
-        [victim] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
-        await control(http, server, "POST", f"/connections/{victim}/close", {})
+        await control(http, server, "POST", f"/connections/{await only_id()}/close", {})
         await closed_with(ws)
     async with ws_connect(server.ws_url) as ws:
         await ws.send(b"binary")
@@ -114,28 +109,28 @@ async def test_scripted_session_exact_counts(
 
     metrics = await scrape(http, server.http_url)
     assert metrics == await scrape(http, f"http://127.0.0.1:{server.rest_port}")  # both ports
-    expected = {
+    management = "wschaos_gateway_management_requests_total"
+    assert metrics == {
         ("wschaos_gateway_connections", ()): 0,
         ("wschaos_gateway_connects_total", (("status", "503"),)): 1,
         ("wschaos_gateway_connects_total", (("status", "101"),)): 6,
+        ("wschaos_gateway_disconnects_total", (("reason", "client"),)): 1,
         ("wschaos_gateway_disconnects_total", (("reason", "idle_timeout"),)): 1,
         ("wschaos_gateway_disconnects_total", (("reason", "max_duration"),)): 1,
-        ("wschaos_gateway_disconnects_total", (("reason", "client"),)): 1,
         ("wschaos_gateway_disconnects_total", (("reason", "deleted"),)): 1,
         ("wschaos_gateway_disconnects_total", (("reason", "fault"),)): 1,
         ("wschaos_gateway_disconnects_total", (("reason", "error"),)): 1,
         ("wschaos_gateway_messages_total", (("route", "echo"),)): 3,
-        ("wschaos_gateway_messages_total", (("route", "tick"),)): ticks,
         ("wschaos_gateway_messages_total", (("route", "$none"),)): 2,
-        ("wschaos_gateway_management_requests_total", (("method", "POST"), ("status", "200"))): 2,
-        ("wschaos_gateway_management_requests_total", (("method", "GET"), ("status", "200"))): 1,
-        ("wschaos_gateway_management_requests_total", (("method", "GET"), ("status", "410"))): 1,
-        ("wschaos_gateway_management_requests_total", (("method", "POST"), ("status", "400"))): 1,
-        ("wschaos_gateway_management_requests_total", (("method", "GET"), ("status", "403"))): 1,
-        ("wschaos_gateway_management_requests_total", (("method", "DELETE"), ("status", "204"))): 1,
+        (management, (("method", "POST"), ("status", "200"))): 2,
+        (management, (("method", "GET"), ("status", "200"))): 1,
+        (management, (("method", "GET"), ("status", "410"))): 1,
+        (management, (("method", "POST"), ("status", "400"))): 1,
+        (management, (("method", "POST"), ("status", "413"))): 1,
+        (management, (("method", "GET"), ("status", "403"))): 1,
+        (management, (("method", "PUT"), ("status", "403"))): 1,
+        (management, (("method", "DELETE"), ("status", "204"))): 1,
     }
-    assert metrics == expected
-    assert ticks >= 5  # the chatter ran until the limit, at least 0.5 s after the idle close
 
 
 async def test_emulators_can_share_a_registry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -12,6 +13,17 @@ from emulator_test_support import H, api
 from emulator import EmulatorServer
 
 Factory = Callable[..., EmulatorServer]
+HERE = "test_emulator_rest"  # this module, for handlers only these tests use
+
+
+def framing_headers(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A proxy result whose own framing headers contradict its body."""
+    headers = {"Content-Length": "999", "Transfer-Encoding": "chunked", "X-Kept": "yes"}
+    return {"statusCode": 200, "headers": headers, "body": "abc"}
+
+
+def headers_not_a_mapping(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "headers": ["X-A: 1"], "body": "abc"}
 
 
 def rest_api(**overrides: object) -> object:
@@ -21,9 +33,12 @@ def rest_api(**overrides: object) -> object:
             "GET /items/{id}": f"{H}:rest_echo_event",
             "GET /items/special": f"{H}:rest_binary",
             "ANY /files/{path+}": f"{H}:rest_echo_event",
+            "GET /files/{dir}/{name}": f"{H}:rest_echo_event",
             "GET /boom": f"{H}:boom",
             "GET /slow": f"{H}:slow",
             "GET /malformed": f"{H}:rest_malformed",
+            "GET /framing": f"{HERE}:framing_headers",
+            "GET /headers": f"{HERE}:headers_not_a_mapping",
         },
         **overrides,
     )
@@ -71,6 +86,23 @@ async def test_path_parameters_and_specific_routes_first(
         assert response.status == 200 and await response.read() == b"\x00\x01\x02\xff"
     async with http.delete(f"{server.rest_url}/files/a/b/c.txt") as response:
         assert (await response.json())["pathParameters"] == {"path": "a/b/c.txt"}
+    # Two parameters beat one greedy parameter; a method beats ANY.
+    async with http.get(f"{server.rest_url}/files/a/b") as response:
+        event = await response.json()
+        assert event["resource"] == "/files/{dir}/{name}"
+        assert event["pathParameters"] == {"dir": "a", "name": "b"}
+    async with http.get(f"{server.rest_url}/files/a/b/c") as response:
+        assert (await response.json())["resource"] == "/files/{path+}"
+
+
+async def test_proxy_results_framing_is_the_servers(
+    emulator_factory: Factory, http: aiohttp.ClientSession
+) -> None:
+    server = emulator_factory(rest_api())
+    async with http.get(f"{server.rest_url}/framing") as response:
+        assert response.status == 200 and await response.read() == b"abc"
+        assert response.headers["X-Kept"] == "yes"
+        assert response.headers["Content-Length"] == "3"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +114,7 @@ async def test_path_parameters_and_specific_routes_first(
         ("GET", "/", 403, "Missing Authentication Token"),
         ("GET", "/prod/boom", 502, "Internal server error"),
         ("GET", "/prod/malformed", 502, "Internal server error"),
+        ("GET", "/prod/headers", 502, "Internal server error"),
         ("GET", "/prod/slow", 504, "Endpoint request timed out"),
     ],
 )
@@ -97,6 +130,15 @@ async def test_errors(
     async with http.request(method, f"http://127.0.0.1:{server.rest_port}{path}") as response:
         assert response.status == status
         assert await response.json() == {"message": message}
+
+
+async def test_oversize_body_gets_413(
+    emulator: EmulatorServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(f"{emulator.rest_url}/query", data=b"x" * (5 * 1024 * 1024)) as r:
+        assert r.status == 413 and await r.json() == {"message": "Request Too Long"}
+    async with http.post(f"{emulator.rest_url}/query", json={"query_id": "ok", "query": "x"}) as r:
+        assert r.status == 200  # still serving
 
 
 async def test_sample_rest_query_runs_once(
