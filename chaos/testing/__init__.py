@@ -4,6 +4,23 @@
 run the suite with ``--client chaos.testing.naive:naive_client`` to see it fail.
 """
 
+from chaos.testing.background import Background
+from chaos.testing.clients import Clients
+from chaos.testing.emulators import Emulator, EmulatorPool
+from chaos.testing.loop_thread import LoopThread
 from chaos.testing.naive import NaiveClient, naive_client
+from chaos.testing.proxies import Proxies
+from chaos.testing.scenarios import ScenarioFailed, ScenarioRunner
 
-__all__ = ["NaiveClient", "naive_client"]
+__all__ = [
+    "Background",
+    "Clients",
+    "Emulator",
+    "EmulatorPool",
+    "LoopThread",
+    "NaiveClient",
+    "Proxies",
+    "ScenarioFailed",
+    "ScenarioRunner",
+    "naive_client",
+]

@@ -8,12 +8,13 @@ threads, so ``wschaos_emulator`` and ``wschaos_proxies`` work with any pytest-as
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 
-from chaos.pytest_plugin import Background, Proxies
-from client import ResilientWebSocketClient
+from chaos.testing import Background, Proxies
+from client import ConnectionState, ResilientWebSocketClient
 
 pytestmark = pytest.mark.parametrize("wschaos_time_scale", [60])
 
@@ -41,7 +42,11 @@ async def test_your_own_client_on_a_module_scoped_loop(wschaos_proxies: Proxies)
         wschaos_proxies.ws_url, rest_url=wschaos_proxies.rest_url, time_scale=60
     ) as client:
         assert await client.ensure_connection()
-        await wschaos_proxies.cut("all")  # drops the connection
+        dropped = asyncio.Event()
+        client.subscribe(lambda change: change.old is ConnectionState.CONNECTED and dropped.set())
+        await wschaos_proxies.cut("all")
+        async with asyncio.timeout(10):
+            await dropped.wait()  # the cut dropped the connection
         await wschaos_proxies.restore("all")
         result = await client.send_query("EC2 spend")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.pytest_plugin import Proxies
+from chaos.testing import Proxies
 from client import ResilientWebSocketClient
 
 # Compress time (design §3): at N=60 the client's 1 s backoff takes 17 ms. Any wschaos

@@ -1,7 +1,8 @@
 """What a test sees when something fails in the background: it fails, naming the cause.
 
-A handler that raises, a fault task that fails and a scenario that does not pass each make the
-test fail, not just a log line. This file runs a small suite of its own with pytest and checks
+A handler that raises (even a ``$disconnect`` handler still running when the test body ends), a
+fault task that fails and a scenario that does not pass each make the test fail, not just a log
+line. This file runs a small suite of its own with pytest and checks
 how each of its tests ends.
 """
 
@@ -50,9 +51,34 @@ async def test_all_is_well(wschaos_emulator, wschaos_background):
     wschaos_background.spawn(asyncio.sleep(0))
 """
 
+INNER_DISCONNECT_TESTS = """
+import pytest
+from websockets.asyncio.client import connect
+
+from emulator import ApiConfig
+
+
+@pytest.fixture(scope="module")
+def wschaos_api_config():
+    return ApiConfig.from_mapping({"routes": {"$disconnect": "inner_handlers:forget_session"}})
+
+
+async def test_a_disconnect_handler_raises(wschaos_emulator):
+    async with connect(wschaos_emulator.ws_url):
+        pass  # closing runs $disconnect, which fails after the test body has ended
+"""
+
 INNER_HANDLERS = """
+import time
+
+
 def crash(event, context):
     raise KeyError("user_id")
+
+
+def forget_session(event, context):
+    time.sleep(0.05)  # a moment of work (a table write) before it fails
+    raise KeyError("session")
 """
 
 INNER_INI = """\
@@ -69,6 +95,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[s
     (folder / "pytest.ini").write_text(INNER_INI)
     (folder / "inner_handlers.py").write_text(INNER_HANDLERS)
     (folder / "test_inner.py").write_text(INNER_TESTS)
+    (folder / "test_inner_disconnect.py").write_text(INNER_DISCONNECT_TESTS)
     report = folder / "report.xml"
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
@@ -93,6 +120,12 @@ def test_a_handler_exception_fails_the_test_at_teardown(outcomes: dict[str, list
     assert "inner_handlers:crash raised KeyError" in text
 
 
+def test_a_late_disconnect_handler_failure_fails_its_own_test(outcomes: dict[str, list]) -> None:
+    ((kind, text),) = outcomes["test_a_disconnect_handler_raises"]
+    assert kind == "error"
+    assert "inner_handlers:forget_session raised KeyError" in text
+
+
 def test_a_background_task_failure_fails_the_test(outcomes: dict[str, list]) -> None:
     ((kind, text),) = outcomes["test_a_fault_task_fails"]
     assert kind == "error"
@@ -112,6 +145,7 @@ def test_nothing_is_reported_when_nothing_failed(outcomes: dict[str, list]) -> N
 def test_every_inner_test_ran(outcomes: dict[str, list]) -> None:
     assert set(outcomes) == {
         "test_a_handler_raises",
+        "test_a_disconnect_handler_raises",
         "test_a_fault_task_fails",
         "test_a_scenario_does_not_pass",
         "test_all_is_well",

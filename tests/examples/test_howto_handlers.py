@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from chaos.pytest_plugin import Emulator, EmulatorPool
+from chaos.testing import Emulator, EmulatorPool
 from emulator import ApiConfig, IntegrationError
 
 

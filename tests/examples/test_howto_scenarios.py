@@ -9,7 +9,7 @@ unmet expectation, unless ``check=False``.
 
 from __future__ import annotations
 
-from chaos.pytest_plugin import ScenarioRunner
+from chaos.testing import ScenarioRunner
 from scenarios import suite_path
 
 

@@ -48,11 +48,14 @@ async def test_the_heartbeat_keeps_the_connection_past_the_idle_timeout(
     # A pong deadline of 1 s real time, so a loaded machine never looks like a half-open link.
     client = wschaos_client_factory(pong_timeout=3600)
     assert await client.ensure_connection()
+    changes: list[StatusChange] = []
+    client.subscribe(changes.append)  # a drop and a quick reconnect would leave a trace here
 
     # Time passing is the point here: 0.5 s at N=3600 is 30 gateway minutes, three idle
     # timeouts, during which only the client's heartbeat (every 30 s = 8 ms) keeps it open.
     await asyncio.sleep(0.5)
 
+    assert changes == []
     assert client.status is ConnectionState.CONNECTED
     result = await client.send_query("CloudFront spend")
     assert result.reconnects == 0
