@@ -48,6 +48,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def serve_emulator() -> None:
+    """The emulator's sample API at real time (10-minute and 2-hour timers armed), no rate limit."""
     from emulator import ApiConfig, EmulatorServer
 
     config = ApiConfig.from_mapping(
@@ -59,6 +60,7 @@ def serve_emulator() -> None:
 
 
 def serve_bare() -> None:
+    """The baseline: a bare aiohttp WebSocket server answering ping with pong."""
     from aiohttp import WSMsgType, web
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
@@ -80,7 +82,7 @@ def serve_bare() -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         print(f"ws://127.0.0.1:{port}/prod", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await runner.cleanup()
@@ -124,10 +126,12 @@ class Server:
 
 
 def ws(url: str) -> connect:
+    """A client connection with no keepalive, compression or queue limit."""
     return connect(url, ping_interval=None, compression=None, max_queue=None, open_timeout=30)
 
 
 async def round_trips(conn: ClientConnection, count: int) -> list[float]:
+    """Round-trip times in seconds, one message at a time."""
     samples = []
     for i in range(count):
         started = time.perf_counter()
@@ -171,6 +175,7 @@ async def idle_memory(server: Server, count: int) -> float:
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0..1)."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 

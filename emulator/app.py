@@ -20,7 +20,7 @@ from emulator.gateway import Gateway
 from emulator.management import connections_handler
 from emulator.rest import rest_handler
 from emulator.sample.ledger import drop_ledger, ledger_for
-from emulator.websocket import GATEWAY, forbidden, websocket_handler
+from emulator.websocket import GATEWAY, check_aiohttp_support, forbidden, websocket_handler
 
 __all__ = ["GATEWAY", "create_app", "create_rest_app"]
 
@@ -35,6 +35,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 
 async def _not_found(request: web.Request) -> web.Response:
+    """Any other path: 404 under the control API's prefix, else API Gateway's 403."""
     if request.path.startswith(PREFIX):
         raise ControlError(404, f"no control endpoint {request.method} {request.path}")
     return forbidden()
@@ -49,6 +50,7 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _shutdown(app: web.Application) -> None:
+    """Close every connection with 1001 before aiohttp stops the handlers."""
     await app[GATEWAY].shutdown()
 
 
@@ -66,7 +68,11 @@ def create_app(
         registry: where gateway metrics go; None = a private registry.
         time_scale: divides configured durations (design §3).
         gateway: an existing gateway to serve (to share it with :func:`create_rest_app`).
+
+    Raises:
+        EmulatorError: the installed aiohttp lacks what the frame guard hooks.
     """
+    check_aiohttp_support()
     if gateway is None:
         gateway = Gateway(config or ApiConfig(), registry=registry, time_scale=time_scale)
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE)

@@ -4,8 +4,8 @@ API Gateway closes a connection with 1009 when a frame is over 32 KB or a messag
 with 1003 when the client sends a binary frame (spec §3, §4). aiohttp only checks the size of an
 assembled message (and accepts unmasked client frames), so :class:`FrameScanner` reads the
 RFC 6455 §5.2 frame headers of the client's byte stream itself (bytes in, a verdict out) before
-aiohttp parses them. The limits are read on
-every frame, so a config patch applies to live connections.
+aiohttp parses them. The limits are read on every frame, so a config patch applies to live
+connections. The close reasons for 1003 and 1009 are a best guess (spec §9.4).
 """
 
 from __future__ import annotations

@@ -9,18 +9,20 @@ unknown ids are never created.
 
 Timing (design §3): configured durations (idle timeout, max duration, fault delays) are divided by
 the time scale; the integration timeout is a processing budget, so it also gets the real-time floor.
-Each open connection has one timer handle, set for the earlier of its idle and max-duration
-deadlines; activity only updates a timestamp, and the handle re-arms itself when it fires early.
+The idle and duration limits are enforced by :class:`~emulator.reaper.Reaper`, the 429 rate limit
+by :class:`~emulator.throttle.TokenBucket`.
+
+Back-pressure: each message runs as its own task (AWS answers messages concurrently, possibly out
+of order). A connection with :data:`MAX_IN_FLIGHT` messages still running stops being read until
+half of them finish, so a flood cannot pile up tasks without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -44,33 +46,22 @@ from emulator.ids import is_connection_id, new_api_id, new_id
 from emulator.lambda_runtime import LambdaRuntime
 from emulator.metrics import NO_ROUTE, GatewayMetrics
 from emulator.models import Channel, Connection, ConnectionState, iso_millis
+from emulator.reaper import Reaper
+from emulator.replies import STATUS_MESSAGES, connect_verdict, error_frame, route_response
 from emulator.routing import select_route
+from emulator.throttle import TokenBucket
 from emulator.timing import TimeScale
 
 __all__ = ["Gateway", "Handshake", "HandshakeRequest"]
 
 log = logging.getLogger("emulator.gateway")
 
-# A timer may fire a hair early (clock resolution); a deadline this close counts as reached.
-_SLACK = 0.001
+#: Messages of one connection running at once before its socket stops being read: small enough
+#: to bound a flood's memory, large enough to cost pipelining nothing measurable (see bench/).
+MAX_IN_FLIGHT = 1024
 
-# Bodies of handshake rejections the gateway itself decides.
-_STATUS_MESSAGES = {
-    401: "Unauthorized",
-    403: "Forbidden",
-    429: "Too Many Requests",
-    500: "Internal server error",
-    502: "Internal server error",
-    503: "Service Unavailable",
-    504: "Endpoint request timed out",
-}
-
-
-def error_frame(message: str, connection_id: str, request_id: str) -> str:
-    """An API Gateway error frame, byte for byte as AWS sends it (spec §2.2)."""
-    return (
-        f'{{"message": "{message}", "connectionId":"{connection_id}", "requestId":"{request_id}"}}'
-    )
+# Real seconds shutdown waits for clients to answer its close frames before closing TCP.
+_SHUTDOWN_LINGER = 1.0
 
 
 @dataclass(frozen=True)
@@ -111,26 +102,6 @@ class Handshake:
     message: str | None = None
 
 
-class _TokenBucket:
-    """Handshakes per second with a one-second burst; rate None = unlimited."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.rate = rate
-        self._tokens = rate or 0.0
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        if self.rate is None:
-            return True
-        now = time.monotonic()
-        self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-
 class Gateway:
     """One emulated API (WebSocket API plus its REST API).
 
@@ -166,10 +137,11 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._message_counters: dict[str, Any] = {}
         self._closed_waiters: dict[str, asyncio.Future[None]] = {}
-        self._bucket = _TokenBucket(config.limits.new_connections_per_second)
-        self._derive(config)
+        self._bucket = TokenBucket(config.limits.new_connections_per_second)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock0 = (0.0, 0)
+        self.reaper = Reaper(lambda: self.loop, self._expire)
+        self._derive(config)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -208,6 +180,7 @@ class Gateway:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
+            # A bug, not a handler failure (those are IntegrationErrors, recorded): say it loudly.
             log.error("gateway task failed", exc_info=task.exception())
 
     # -- connections -------------------------------------------------------------------------------
@@ -221,6 +194,7 @@ class Gateway:
         return [c for c in self._connections.values() if c.state is not ConnectionState.CONNECTING]
 
     def open_connection_ids(self) -> list[str]:
+        """Ids of the open connections (not connecting, not closing), oldest first."""
         return [
             c.connection_id for c in self._connections.values() if c.state is ConnectionState.OPEN
         ]
@@ -274,8 +248,13 @@ class Gateway:
                 return self._reject(verdict.status)
             info = replace(info, authorizer=verdict.request_context)
         conn = Connection(info)
+        # Known while $connect runs, so a post to it gets 410 rather than 400 (spec §1.1).
         self._connections[info.connection_id] = conn
-        result = await self._run_connect(request, conn, epoch)
+        try:
+            result = await self._run_connect(request, conn, epoch)
+        except BaseException:
+            self._connections.pop(info.connection_id, None)  # the client left, or a bug
+            raise
         if result.status != 101:
             self._connections.pop(info.connection_id, None)
             self.metrics.connects.labels(str(result.status)).inc()
@@ -283,7 +262,7 @@ class Gateway:
 
     def _reject(self, status: int) -> Handshake:
         self.metrics.connects.labels(str(status)).inc()
-        return Handshake(status, message=_STATUS_MESSAGES.get(status))
+        return Handshake(status, message=STATUS_MESSAGES.get(status))
 
     async def _authorize(
         self,
@@ -341,27 +320,18 @@ class Gateway:
         try:
             result = await self.invoke(spec, "$connect", event)
         except IntegrationTimeout as exc:
-            self._record(exc)
-            return Handshake(504, message=_STATUS_MESSAGES[504])
+            self._record(exc)  # UNCERTAIN on AWS (spec §1.1): probably a 504
+            return Handshake(504, message=STATUS_MESSAGES[504])
         except IntegrationError as exc:
             self._record(exc)
-            return Handshake(502, message=_STATUS_MESSAGES[502])
-        if result is None:
-            return Handshake(101, conn)  # a handler returning nothing is taken as a 200
-        status = result.get("statusCode") if isinstance(result, dict) else None
-        if isinstance(status, bool) or not isinstance(status, int):
+            return Handshake(502, message=STATUS_MESSAGES[502])
+        verdict = connect_verdict(result)
+        if verdict.malformed:
             self._record(IntegrationError(f"{spec} returned a malformed proxy result: {result!r}"))
-            return Handshake(502, message=_STATUS_MESSAGES[502])
-        if not 200 <= status < 300:
-            return Handshake(status)  # AWS returns that status; the body is thrown away
-        headers_out = result.get("headers") or {}
-        protocol = None
-        if isinstance(headers_out, dict):
-            protocol = next(
-                (str(v) for k, v in headers_out.items() if k.lower() == "sec-websocket-protocol"),
-                None,
-            )
-        return Handshake(101, conn, subprotocol=protocol)
+            return Handshake(502, message=STATUS_MESSAGES[502])
+        if verdict.status != 101:
+            return Handshake(verdict.status)
+        return Handshake(101, conn, subprotocol=verdict.subprotocol)
 
     def open(self, conn: Connection, channel: Channel) -> None:
         """The upgrade succeeded: the connection is open and its timers run."""
@@ -372,50 +342,52 @@ class Gateway:
         self.last_connection_id = conn.connection_id
         self.metrics.connects.labels("101").inc()
         self.metrics.connections.inc()
-        self._arm(conn)
+        self.reaper.arm(conn)
 
     def abandon(self, conn: Connection) -> None:
         """The upgrade failed after ``$connect`` accepted (the client went away)."""
         self._connections.pop(conn.connection_id, None)
 
-    # -- timers ------------------------------------------------------------------------------------
-
-    def _deadlines(self, conn: Connection) -> tuple[float, float]:
-        config = self.config
-        return (
-            conn.last_active + self.time.duration(config.idle_timeout),
-            conn.opened_at + self.time.duration(config.max_connection_duration),
-        )
-
-    def _arm(self, conn: Connection) -> None:
-        if conn.timer is not None:
-            conn.timer.cancel()
-        conn.timer = self.loop.call_at(min(self._deadlines(conn)), self._on_timer, conn)
-
-    def _on_timer(self, conn: Connection) -> None:
-        conn.timer = None
-        if conn.state is not ConnectionState.OPEN:
-            return
-        idle_deadline, max_deadline = self._deadlines(conn)
-        now = self.loop.time() + _SLACK
-        if now >= max_deadline:
-            self.close(conn, CloseCode.GOING_AWAY, REASONS[CloseCode.GOING_AWAY], "max_duration")
-        elif now >= idle_deadline:
-            self.close(conn, CloseCode.GOING_AWAY, REASONS[CloseCode.GOING_AWAY], "idle_timeout")
-        else:
-            self._arm(conn)
+    def _expire(self, conn: Connection, cause: str) -> None:
+        """The reaper's verdict: the idle timeout or the 2-hour limit, both 1001 (spec §4)."""
+        self.close(conn, CloseCode.GOING_AWAY, REASONS[CloseCode.GOING_AWAY], cause)
 
     # -- inbound -----------------------------------------------------------------------------------
 
-    def receive_text(self, conn: Connection, text: str) -> None:
-        """A text message from the client: route it and run its integration in the background."""
+    def receive_text(self, conn: Connection, text: str) -> Awaitable[None] | None:
+        """A text message from the client: route it and run its integration in the background.
+
+        Returns:
+            None to go on reading; or, when the connection has too many messages in flight, an
+            awaitable the shell must await before reading the next frame (back-pressure).
+        """
         if conn.silent or conn.state is not ConnectionState.OPEN:
-            return
+            return None
         conn.messages_in += 1
         conn.last_active = self.loop.time()
         route = select_route(self._selector, text, self._routes)
         self._message_counter(route or NO_ROUTE).inc()
+        conn.in_flight += 1
         self.start(self._dispatch(conn, route, text))
+        return self._drained(conn) if conn.in_flight >= MAX_IN_FLIGHT else None
+
+    async def _drained(self, conn: Connection) -> None:
+        # Bounded: every dispatch ends within the integration budget plus its reply's write (a
+        # write to a closed socket fails at once), and a close by the gateway ends it at once.
+        # A client that vanishes meanwhile is noticed once reading resumes: its $disconnect is
+        # late, as AWS's may be (spec §1.3).
+        if conn.in_flight <= MAX_IN_FLIGHT // 2 or conn.state is not ConnectionState.OPEN:
+            return
+        conn.drained = asyncio.Event()
+        try:
+            await conn.drained.wait()
+        finally:
+            conn.drained = None
+
+    @staticmethod
+    def _resume_reading(conn: Connection) -> None:
+        if conn.drained is not None:
+            conn.drained.set()
 
     def receive_ping(self, conn: Connection) -> bool:
         """A protocol ping: whether to answer it (not while silent). API Gateway answers pings
@@ -427,38 +399,42 @@ class Gateway:
         return True
 
     async def _dispatch(self, conn: Connection, route: str | None, body: str) -> None:
-        request_id = new_id()
-        if route is None:
-            send = self._reply(
-                conn, route, error_frame("Forbidden", conn.connection_id, request_id)
-            )
-            if send is not None:
-                await send
-            return
-        event = events.message_event(
-            conn.info,
-            route,
-            body,
-            message_id=new_id(),
-            request_id=request_id,
-            epoch_ms=events.now_ms(),
-        )
         try:
-            result = await self.invoke(self._routes[route], route, event)
-        except IntegrationTimeout as exc:
-            self._record(exc)
-            text = error_frame("Endpoint request timed out", conn.connection_id, request_id)
-        except IntegrationError as exc:
-            self._record(exc)
-            text = error_frame("Internal server error", conn.connection_id, request_id)
+            await self._answer(conn, route, body)
+        finally:
+            conn.in_flight -= 1
+            if conn.in_flight <= MAX_IN_FLIGHT // 2:
+                self._resume_reading(conn)
+
+    async def _answer(self, conn: Connection, route: str | None, body: str) -> None:
+        """Run one message's integration and send what AWS would send back: the Forbidden frame
+        (no route), the body of a two-way route, or an error frame (spec §2.2, §2.3)."""
+        request_id = new_id()
+        text: str | None
+        if route is None:
+            text = error_frame("Forbidden", conn.connection_id, request_id)
         else:
-            # Only two-way routes (a $default route response) send the handler's body back.
-            if route not in self._two_way or not isinstance(result, dict):
-                return
-            reply = result.get("body")
-            if reply is None:
-                return
-            text = reply if isinstance(reply, str) else json.dumps(reply)
+            event = events.message_event(
+                conn.info,
+                route,
+                body,
+                message_id=new_id(),
+                request_id=request_id,
+                epoch_ms=events.now_ms(),
+            )
+            try:
+                result = await self.invoke(self._routes[route], route, event)
+            except IntegrationTimeout as exc:
+                self._record(exc)
+                text = error_frame("Endpoint request timed out", conn.connection_id, request_id)
+            except IntegrationError as exc:
+                self._record(exc)
+                text = error_frame("Internal server error", conn.connection_id, request_id)
+            else:
+                # Only two-way routes (a $default route response) send the handler's body back.
+                text = route_response(result) if route in self._two_way else None
+        if text is None:
+            return
         send = self._reply(conn, route, text)
         if send is not None:
             await send
@@ -481,6 +457,7 @@ class Gateway:
         )
 
     def _record(self, exc: IntegrationError) -> None:
+        """Keep an integration failure for tests (:attr:`handler_errors`) and log it."""
         self.handler_errors.append(exc)
         log.warning(
             "%s", exc, exc_info=exc.__cause__ if not isinstance(exc, IntegrationTimeout) else None
@@ -503,6 +480,7 @@ class Gateway:
         return conn.channel.send(text)
 
     async def _send_later(self, conn: Connection, text: str, delay: float) -> None:
+        """The ``delay_replies`` fault: send after ``delay`` real seconds if still open."""
         await asyncio.sleep(delay)
         if conn.state is ConnectionState.OPEN and conn.channel is not None:
             await conn.channel.send(text)
@@ -586,11 +564,14 @@ class Gateway:
             return
         conn.state = ConnectionState.CLOSING
         conn.close_code, conn.close_reason, conn.close_cause = int(code), reason, cause
+        self._resume_reading(conn)  # the client's close frame must be read
         assert conn.channel is not None
         if conn.silent:
             conn.channel.abort()  # a half-open client never receives the close frame
-        else:
-            conn.channel.close(int(code), reason)
+            return
+        handshake = conn.channel.close(int(code), reason)
+        if handshake is not None:
+            self.spawn(handshake)
 
     def abort(self, conn: Connection, cause: str) -> None:
         """Drop a connection's TCP without a close frame (the client sees 1006)."""
@@ -602,6 +583,7 @@ class Gateway:
             "",
             cause,
         )
+        self._resume_reading(conn)
         assert conn.channel is not None
         conn.channel.abort()
 
@@ -615,9 +597,7 @@ class Gateway:
         was_open = conn.state is not ConnectionState.CONNECTING
         conn.state = ConnectionState.CLOSED
         self._connections.pop(conn.connection_id, None)
-        if conn.timer is not None:
-            conn.timer.cancel()
-            conn.timer = None
+        self.reaper.disarm(conn)
         waiter = self._closed_waiters.pop(conn.connection_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -686,15 +666,19 @@ class Gateway:
         self._routes: Mapping[str, str] = config.routes or {}
         self._two_way = frozenset(config.two_way_routes or ())
         self._budget = self.time.budget(config.integration_timeout)
+        self.reaper.set_limits(
+            self.time.duration(config.idle_timeout),
+            self.time.duration(config.max_connection_duration),
+        )
 
     def apply_config(self, config: ApiConfig) -> None:
         """Change the running API; timers of live connections follow the new durations."""
         self.config = config
         self._derive(config)
-        self._bucket.rate = config.limits.new_connections_per_second
+        self._bucket.set_rate(config.limits.new_connections_per_second)
         for conn in self._connections.values():
             if conn.state is ConnectionState.OPEN:
-                self._arm(conn)
+                self.reaper.arm(conn)
 
     async def reset(self) -> None:
         """Clear faults, close all connections, run the reset hooks, restore the config."""
@@ -703,18 +687,32 @@ class Gateway:
         for hook in self.reset_hooks:
             hook(self)
         self.apply_config(self.base_config)
-        self._bucket = _TokenBucket(self.base_config.limits.new_connections_per_second)
+        self._bucket = TokenBucket(self.base_config.limits.new_connections_per_second)
         self.last_connection_id = None
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Close every connection with 1001 "Going away", then stop background work."""
+        """Close every connection with 1001 "Going away", then stop background work.
+
+        Clients get :data:`_SHUTDOWN_LINGER` real seconds (at most ``timeout``) to answer the
+        close frame before their TCP connection is closed anyway; ``$disconnect`` handlers and
+        other gateway tasks then get up to a second more before they are cancelled.
+        """
         self.faults.clear()
+        linger = min(timeout, _SHUTDOWN_LINGER)
         await self.close_all(
-            CloseCode.GOING_AWAY, REASONS[CloseCode.GOING_AWAY], cause="fault", timeout=timeout
+            CloseCode.GOING_AWAY, REASONS[CloseCode.GOING_AWAY], cause="fault", timeout=linger
         )
+        stragglers = []
+        for conn in list(self._connections.values()):
+            if conn.channel is not None:  # its close frame went out; it did not answer in time
+                conn.channel.drop()
+                stragglers.append(conn.connection_id)
+        await self.wait_closed(stragglers, linger)
         pending = [t for t in self._tasks if not t.done()]
         if pending:
             _, still = await asyncio.wait(pending, timeout=min(timeout, 1.0))
             for task in still:
                 task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)  # let them see the cancellation
         self.runtime.close()

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import base64
 import os
-import random
 import re
+import secrets
 import string
 import uuid
 
 __all__ = ["ACCOUNT_ID", "CONNECTION_ID", "is_connection_id", "new_api_id", "new_id", "new_uuid"]
 
 #: The shape of a connection id (also request and message ids).
-CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
+CONNECTION_ID = re.compile(r"[A-Za-z0-9_-]{15}=")
 
 #: The account id used in ARNs; any 12 digits would do.
 ACCOUNT_ID = "123456789012"
 
 _API_ID_ALPHABET = string.ascii_lowercase + string.digits
-
 
 _POOL_IDS = 512
 _pool: list[str] = []
@@ -41,8 +40,13 @@ def new_id() -> str:
 
 
 def new_api_id() -> str:
-    """A fresh API id such as ``dl7ptocha9``."""
-    return "".join(random.choices(_API_ID_ALPHABET, k=10))
+    """A fresh API id such as ``dl7ptocha9``.
+
+    Drawn from the OS, not :mod:`random`: a run seeded for repeatability (``--seed``) must not
+    give two emulators in one process the same id, since per-API state (the sample API's query
+    ledger) is keyed by it.
+    """
+    return "".join(secrets.choice(_API_ID_ALPHABET) for _ in range(10))
 
 
 def new_uuid() -> str:
@@ -52,4 +56,4 @@ def new_uuid() -> str:
 
 def is_connection_id(value: str) -> bool:
     """Whether ``value`` has the shape of a connection id (the @connections API's 400 check)."""
-    return CONNECTION_ID.match(value) is not None
+    return CONNECTION_ID.fullmatch(value) is not None

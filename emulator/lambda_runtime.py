@@ -112,14 +112,17 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
+        """The function's ARN (region us-east-1, the emulator's account id)."""
         return f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{self.function_name}"
 
     @property
     def log_group_name(self) -> str:
+        """``/aws/lambda/{function_name}``."""
         return f"/aws/lambda/{self.function_name}"
 
     @property
     def log_stream_name(self) -> str:
+        """A stream name in Lambda's ``YYYY/MM/DD/[$LATEST]id`` shape."""
         return time.strftime("%Y/%m/%d/[$LATEST]") + self.aws_request_id.replace("-", "")
 
     def get_remaining_time_in_millis(self) -> int:
@@ -147,7 +150,12 @@ class LambdaContext:
                 await pending
 
         # Bounded so a handler thread never hangs on an emulator that is shutting down.
-        asyncio.run_coroutine_threadsafe(post(), self._loop).result(timeout=_POST_WAIT)
+        future = asyncio.run_coroutine_threadsafe(post(), self._loop)
+        try:
+            future.result(timeout=_POST_WAIT)
+        except TimeoutError:
+            future.cancel()  # do not leave the write pending after the handler gave up on it
+            raise
         return None
 
 
@@ -172,9 +180,13 @@ class LambdaRuntime:
     def __init__(self, *, max_workers: int = 32) -> None:
         self._max_workers = max_workers
         self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
         self._resolved: dict[str, tuple[Handler, bool, str]] = {}
 
     def _pool(self) -> ThreadPoolExecutor:
+        if self._closed:
+            # A new pool now would outlive the emulator (its threads are joined at exit).
+            raise RuntimeError("the emulator is shutting down")
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 max_workers=self._max_workers, thread_name_prefix="wschaos-lambda"
@@ -256,7 +268,9 @@ class LambdaRuntime:
             raise IntegrationError(f"{spec} raised {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        """Stop the thread pool without waiting for handlers still running."""
+        """Stop the thread pool without waiting for handlers still running; later sync
+        invocations fail with :class:`IntegrationError`."""
+        self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

@@ -34,8 +34,16 @@ class Channel(Protocol):
     def send(self, text: str) -> Coroutine[Any, Any, None]:
         """A coroutine writing one text frame; it never raises for a socket that is going away."""
 
-    def close(self, code: int, reason: str) -> None:
-        """Start a close handshake with ``code`` and ``reason`` (idempotent)."""
+    def close(self, code: int, reason: str) -> Coroutine[Any, Any, None] | None:
+        """Start a close handshake with ``code`` and ``reason``.
+
+        Returns:
+            The coroutine that completes it (sends the close frame, waits a bounded time for the
+            client's, closes TCP), for the gateway to run as a task; None if already closing.
+        """
+
+    def drop(self) -> None:
+        """Close TCP now, after what is already written (a close handshake that took too long)."""
 
     def abort(self) -> None:
         """Drop the TCP connection without a close frame (the client sees 1006)."""
@@ -57,7 +65,9 @@ class Connection:
         close_code: the close code that ended it (sent or received); None while open.
         close_reason: the close reason that ended it.
         close_cause: the ``reason`` label of ``wschaos_gateway_disconnects_total``.
-        timer: the pending idle/max-duration check.
+        timer: the pending idle/max-duration check (see :mod:`emulator.reaper`).
+        in_flight: messages received whose integration (and reply) has not finished.
+        drained: set when ``in_flight`` falls back after reading paused; None while reading.
     """
 
     info: ClientInfo
@@ -72,9 +82,12 @@ class Connection:
     close_reason: str = ""
     close_cause: str | None = None
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    in_flight: int = 0
+    drained: asyncio.Event | None = field(default=None, repr=False)
 
     @property
     def connection_id(self) -> str:
+        """The connection's id (``requestContext.connectionId``)."""
         return self.info.connection_id
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_ROUTE", "RouteSelector", "select_route", "stringify"]
 
@@ -41,12 +41,16 @@ class RouteSelector:
 
     expression: str
     parts: tuple[str | tuple[str, ...], ...]
+    # Worked out once: the key of a static expression, the path of a lone variable.
+    _static: str | None = field(init=False, repr=False, compare=False)
+    _single: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        static = all(isinstance(part, str) for part in self.parts)
-        object.__setattr__(self, "_static", "".join(self.parts) if static else None)  # type: ignore[arg-type]
-        single = self.parts[0] if len(self.parts) == 1 and not static else None
-        object.__setattr__(self, "_single", single)
+        literals = [part for part in self.parts if isinstance(part, str)]
+        static = "".join(literals) if len(literals) == len(self.parts) else None
+        object.__setattr__(self, "_static", static)
+        lone = self.parts[0] if len(self.parts) == 1 else None
+        object.__setattr__(self, "_single", lone if isinstance(lone, tuple) else None)
 
     @classmethod
     def parse(cls, expression: str) -> RouteSelector:
@@ -92,7 +96,7 @@ class RouteSelector:
     @property
     def is_static(self) -> bool:
         """Whether the expression has no variables (every message gets the same key)."""
-        return self._static is not None  # type: ignore[attr-defined]
+        return self._static is not None
 
     def evaluate(self, body: str) -> str | None:
         """The route key the expression gives for a message body.
@@ -101,19 +105,17 @@ class RouteSelector:
             The key, or None when the body is not a JSON object (the message goes to
             ``$default``). A static expression never looks at the body.
         """
-        static: str | None = self._static  # type: ignore[attr-defined]
-        if static is not None:
-            return static
+        if self._static is not None:
+            return self._static
         try:
             document = json.loads(body)
         except ValueError:
             return None
         if not isinstance(document, dict):
             return None
-        single: tuple[str, ...] | None = self._single  # type: ignore[attr-defined]
-        if single is not None:  # the usual $request.body.action
+        if self._single is not None:  # the usual $request.body.action
             value: object = document
-            for key in single:
+            for key in self._single:
                 if not isinstance(value, dict) or key not in value:
                     return ""
                 value = value[key]

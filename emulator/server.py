@@ -14,6 +14,7 @@ credentials when none are configured. The variables are restored on stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -41,10 +42,13 @@ T = TypeVar("T")
 #: Real seconds start() and stop() wait for the emulator's thread.
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 15.0
+#: Real seconds the loop's leftover tasks get to finish once cancelled.
+_CANCEL_WAIT = 1.0
 _BACKLOG = 2048
 
 
 def _url_host(host: str) -> str:
+    """``host`` as it goes in a URL (IPv6 addresses in brackets)."""
     return f"[{host}]" if ":" in host else host
 
 
@@ -54,6 +58,8 @@ def _loopback(host: str) -> str:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket bound in the caller's thread, so a busy port raises OSError
+    from :meth:`EmulatorServer.start` itself (0 = a free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -64,6 +70,17 @@ def _bind(host: str, port: int) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still pending (bounded), then close the loop, as ``asyncio.run`` does."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=_CANCEL_WAIT))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def _no_credentials() -> bool:
@@ -120,6 +137,7 @@ class EmulatorServer:
 
     @property
     def stage(self) -> str:
+        """The API's stage (the first path segment of every URL)."""
         return self.config.stage
 
     @property
@@ -230,17 +248,18 @@ class EmulatorServer:
             loop.run_until_complete(self._astart(ws_sock, rest_sock))
         except BaseException as exc:
             failure.append(exc)
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self._astop())  # a runner that did start
             ws_sock.close()
             rest_sock.close()
             ready.set()
-            loop.close()
+            _close_loop(loop)
             return
         ready.set()
         try:
             loop.run_forever()
         finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            _close_loop(loop)
 
     async def _astart(self, ws_sock: socket.socket, rest_sock: socket.socket) -> None:
         gateway = Gateway(self.config, registry=self.registry, time_scale=self.time_scale)
@@ -257,6 +276,7 @@ class EmulatorServer:
             await site.start()
 
     async def _astop(self) -> None:
+        """Stop both apps: the WebSocket app's shutdown closes every connection first."""
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -276,7 +296,8 @@ class EmulatorServer:
             try:
                 asyncio.run_coroutine_threadsafe(self._astop(), loop).result(_STOP_TIMEOUT)
             finally:
-                loop.call_soon_threadsafe(loop.stop)
+                with contextlib.suppress(RuntimeError):  # the loop is closed already
+                    loop.call_soon_threadsafe(loop.stop)
                 thread.join(_STOP_TIMEOUT)
                 self._restore_env()
                 self._cleanup_files()

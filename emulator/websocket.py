@@ -7,25 +7,38 @@ pings answered here (the gateway says whether), binary and oversized frames refu
 stage 403 ``{"message":"Forbidden"}``.
 
 aiohttp only limits assembled messages, so :class:`GatewayWebSocketResponse` puts the frame
-scanner in front of aiohttp's frame parser, on the connection's raw byte stream.
+scanner in front of aiohttp's frame parser, on the connection's raw byte stream. That hooks three
+private names of aiohttp (see the class); :func:`check_aiohttp_support` verifies them when an app
+is built, so an aiohttp that moved them stops the emulator at start-up with a clear error instead
+of silently letting oversized and binary frames through.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import socket
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiohttp import WSMsgType, web
+import aiohttp
+from aiohttp import WSMsgType, web, web_protocol
 from aiohttp.client_exceptions import ClientConnectionResetError
 
+from emulator.exceptions import EmulatorError
 from emulator.frames import CloseCode, FrameScanner, Violation
 from emulator.gateway import Gateway, HandshakeRequest
 from emulator.models import Connection
 
-__all__ = ["GATEWAY", "GatewayWebSocketResponse", "WebSocketChannel", "websocket_handler"]
+__all__ = [
+    "GATEWAY",
+    "GatewayWebSocketResponse",
+    "WebSocketChannel",
+    "check_aiohttp_support",
+    "websocket_handler",
+]
 
 log = logging.getLogger("emulator.websocket")
 
@@ -38,6 +51,9 @@ _CORK: int | None = getattr(socket, "TCP_CORK", None)
 # Real seconds to wait for the client's close frame after sending ours.
 _CLOSE_TIMEOUT = 5.0
 
+# RFC 6455 §5.5: a control frame carries at most 125 bytes, two of them the close code.
+_MAX_REASON_BYTES = 123
+
 
 def forbidden() -> web.Response:
     """API Gateway's answer to a wrong stage or path."""
@@ -45,11 +61,17 @@ def forbidden() -> web.Response:
 
 
 class _GuardedParser:
-    """aiohttp's frame parser behind a :class:`FrameScanner`: refused frames never reach it."""
+    """aiohttp's frame parser behind a :class:`FrameScanner`: refused frames never reach it.
+
+    It stands in for the parser in ``RequestHandler._payload_parser``, so it offers the two
+    methods aiohttp calls there: ``feed_data(data) -> (eof, tail)`` and ``feed_eof()``.
+    """
 
     __slots__ = ("_inner", "_on_violation", "_scanner", "_stopped")
 
-    def __init__(self, inner: Any, scanner: FrameScanner, on_violation: Any) -> None:
+    def __init__(
+        self, inner: Any, scanner: FrameScanner, on_violation: Callable[[Violation], None]
+    ) -> None:
         self._inner = inner
         self._scanner = scanner
         self._on_violation = on_violation
@@ -76,12 +98,28 @@ class _GuardedParser:
 class GatewayWebSocketResponse(web.WebSocketResponse):
     """A WebSocketResponse whose incoming bytes pass a :class:`FrameScanner` first.
 
+    Why private aiohttp names: API Gateway judges each *frame* (over 32 KB: 1009; binary: 1003)
+    before it buffers the message, and aiohttp's public surface only sees assembled messages.
+    ``max_msg_size`` cannot tell a 40 KB frame from a 40 KB message in two frames, lets a binary
+    message be buffered whole before it is refused, and accepts unmasked client frames; there is
+    no public hook on the raw byte stream. So :meth:`_post_start` (aiohttp's step that installs
+    the frame parser, ``RequestHandler.set_parser``) wraps the parser it installed, found in
+    ``RequestHandler._payload_parser``, and routes the bytes that came with the upgrade
+    (``RequestHandler._message_tail``) through the scanner as well. These names have been stable
+    across aiohttp 3.x and 4.0 development; :func:`check_aiohttp_support` checks them at start-up.
+
     Args:
         scanner: checks each frame header against the live limits.
         on_violation: called once with the :class:`~emulator.frames.Violation`.
     """
 
-    def __init__(self, *, scanner: FrameScanner, on_violation: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        scanner: FrameScanner,
+        on_violation: Callable[[Violation], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._scanner = scanner
         self._on_violation = on_violation
@@ -93,10 +131,40 @@ class GatewayWebSocketResponse(web.WebSocketResponse):
         tail = handler._message_tail
         handler._message_tail = b""
         super()._post_start(request, protocol, writer)
-        guarded = _GuardedParser(handler._payload_parser, self._scanner, self._on_violation)
+        inner = handler._payload_parser
+        if inner is None or not callable(getattr(inner, "feed_data", None)):
+            raise EmulatorError(_unsupported("no frame parser was installed by _post_start"))
+        guarded = _GuardedParser(inner, self._scanner, self._on_violation)
         handler._payload_parser = guarded
         if tail:
             guarded.feed_data(tail)
+
+
+def _unsupported(problem: str) -> str:
+    return (
+        f"aiohttp {aiohttp.__version__} is not supported by the emulator's frame guard: "
+        f"{problem}; use an aiohttp 3.x release this emulator was tested with"
+    )
+
+
+def check_aiohttp_support() -> None:
+    """Check that aiohttp still has what :class:`GatewayWebSocketResponse` hooks.
+
+    Raises:
+        EmulatorError: naming the aiohttp version and what is missing.
+    """
+    post_start = getattr(web.WebSocketResponse, "_post_start", None)
+    if post_start is None:
+        raise EmulatorError(_unsupported("WebSocketResponse._post_start is gone"))
+    params = list(inspect.signature(post_start).parameters)
+    if params != ["self", "request", "protocol", "writer"]:
+        raise EmulatorError(
+            _unsupported(f"WebSocketResponse._post_start takes {params}, not the expected ones")
+        )
+    handler = web_protocol.RequestHandler
+    for name in ("_payload_parser", "_message_tail", "set_parser"):
+        if not hasattr(handler, name):
+            raise EmulatorError(_unsupported(f"RequestHandler.{name} is gone"))
 
 
 class WebSocketChannel:
@@ -149,6 +217,7 @@ class WebSocketChannel:
         return self._closing
 
     async def send(self, text: str) -> None:
+        """Write one text frame; a socket that is going away is not an error (see Channel)."""
         ws = self.ws
         if self._closing or ws is None or ws.closed:
             return
@@ -158,16 +227,19 @@ class WebSocketChannel:
         with contextlib.suppress(ClientConnectionResetError, ConnectionError, RuntimeError):
             await ws.send_str(text)
 
-    def close(self, code: int, reason: str) -> None:
+    def close(self, code: int, reason: str) -> Coroutine[Any, Any, None] | None:
+        """Start the close handshake; the returned coroutine completes it (see Channel)."""
         if self._closing:
-            return
+            return None
         self._closing = True
         self._peer_closed = asyncio.Event()
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        return self._close(code, reason)
 
     async def _close(self, code: int, reason: str) -> None:
         assert self.ws is not None and self._peer_closed is not None
-        payload = code.to_bytes(2, "big") + reason.encode("utf-8")
+        # A longer reason would make an invalid control frame; cut it on a character boundary.
+        text = reason.encode("utf-8")[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
+        payload = code.to_bytes(2, "big") + text.encode("utf-8")
         try:
             await self.ws.send_frame(payload, WSMsgType.CLOSE)
             if self.linger:
@@ -188,6 +260,7 @@ class WebSocketChannel:
             transport.close()
 
     def abort(self) -> None:
+        """Reset TCP without a close frame (the client sees 1006)."""
         self._closing = True
         transport = self._request.transport
         if transport is not None:
@@ -249,7 +322,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     )
     try:
         await ws.prepare(request)
-    except (ConnectionError, RuntimeError):
+    except BaseException:  # the client left during $connect, or the handler was cancelled
         gateway.abandon(conn)
         raise
     channel.ws = ws
@@ -270,7 +343,9 @@ async def _pump(
             msg = await ws.receive()
             kind = msg.type
             if kind is WSMsgType.TEXT:
-                gateway.receive_text(conn, msg.data)
+                backlog = gateway.receive_text(conn, msg.data)
+                if backlog is not None:
+                    await backlog  # too many messages in flight: stop reading for a while
             elif kind is WSMsgType.PING:
                 if gateway.receive_ping(conn):
                     with contextlib.suppress(ClientConnectionResetError, ConnectionError):
@@ -306,10 +381,13 @@ async def _pump(
         code, reason, cause = CloseCode.GOING_AWAY, "Going away", "fault"
         raise
     finally:
-        channel.peer_closed()
-        if channel.closing:
-            channel.drop()
-        elif not ws.closed:
-            with contextlib.suppress(Exception):  # the peer may be gone already
-                await asyncio.shield(ws.close())
-        gateway.closed(conn, int(code), reason, cause)
+        try:
+            channel.peer_closed()
+            if channel.closing:
+                channel.drop()
+            elif not ws.closed:
+                with contextlib.suppress(Exception):  # the peer may be gone already
+                    await asyncio.shield(ws.close())
+        finally:
+            # Even if cancelled again while closing: the gateway must forget the connection.
+            gateway.closed(conn, int(code), reason, cause)

@@ -54,6 +54,7 @@ def compute_answer(query: object) -> Outcome:
 
 
 def _parse(body: object) -> dict[str, Any] | None:
+    """The message body as a JSON object, or None if it is not one."""
     try:
         document = json.loads(body) if isinstance(body, str | bytes) else None
     except ValueError:
@@ -62,14 +63,17 @@ def _parse(body: object) -> dict[str, Any] | None:
 
 
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``$connect``: accept every client."""
     return {"statusCode": 200}
 
 
 def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``$disconnect``: nothing to clean up (the ledger outlives connections)."""
     return {"statusCode": 200}
 
 
 async def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``ping`` (two-way): the application heartbeat, answered with ``pong`` and its timestamp."""
     message = _parse(event.get("body")) or {}
     return {
         "statusCode": 200,
@@ -78,6 +82,7 @@ async def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 async def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``$default`` (two-way): an unknown action or a body that is not JSON gets an error."""
     return {
         "statusCode": 400,
         "body": json.dumps({"type": "error", "message": "Unknown action"}),
@@ -85,6 +90,7 @@ async def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 async def _push(context: Any, connection_id: str, message: dict[str, Any]) -> bool:
+    """Post ``message`` to the client; False if it is gone."""
     try:
         pending = context.post_to_connection(connection_id, json.dumps(message))
         if pending is not None:
@@ -95,6 +101,8 @@ async def _push(context: Any, connection_id: str, message: dict[str, Any]) -> bo
 
 
 async def finops_query(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``finops_query`` (one-way): progress (first execution only), then the result or error,
+    pushed through @connections; the ledger runs each ``query_id`` once."""
     connection_id = event["requestContext"]["connectionId"]
     message = _parse(event.get("body")) or {}
     query_id = message.get("query_id")
@@ -122,6 +130,7 @@ async def finops_query(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _rest(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """A REST proxy result with a JSON body."""
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
@@ -130,6 +139,7 @@ def _rest(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def rest_query(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``POST /query``: the same query over REST, through the same ledger."""
     message = _parse(event.get("body"))
     if message is None:
         return _rest(400, {"message": "body must be a JSON object"})

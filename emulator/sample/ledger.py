@@ -30,6 +30,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """Whether the query produced an answer."""
         return self.answer is not None
 
 
@@ -61,6 +62,7 @@ class QueryLedger:
         return dict(self._executions)
 
     def clear(self) -> None:
+        """Forget every outcome and count (``POST /_wschaos/reset``)."""
         self._outcomes.clear()
         self._executions.clear()
 

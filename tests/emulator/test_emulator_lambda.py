@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable
 
 import pytest
-from emulator_test_support import H, api, recv, ws_connect
+from emulator_test_support import SOON, H, api, recv, ws_connect
 
-from emulator import EmulatorServer, HandlerError
-from emulator.lambda_runtime import load_handler
+from emulator import EmulatorServer, HandlerError, IntegrationError
+from emulator.lambda_runtime import LambdaRuntime, load_handler
 
 Factory = Callable[..., EmulatorServer]
 
@@ -73,3 +73,18 @@ async def test_handler_timeouts_belong_to_the_handler(emulator_factory: Factory)
         for _ in range(3):
             await ws.send("go")
             assert await recv(ws) == "ok+caught"
+
+
+async def test_a_closed_runtime_refuses_sync_handlers() -> None:
+    # After shutdown a late $disconnect must fail cleanly, not start a pool that outlives it.
+    runtime = LambdaRuntime()
+    event = {"requestContext": {"apiId": "closed", "connectionId": "x"}, "body": "b"}
+
+    def poster(connection_id: str, data: bytes, *, route: str | None = None) -> None:
+        return None
+
+    result = await runtime.invoke(f"{H}:echo", event, budget=SOON, route=None, poster=poster)
+    assert result == {"statusCode": 200, "body": "b"}
+    runtime.close()
+    with pytest.raises(IntegrationError, match="shutting down"):
+        await runtime.invoke(f"{H}:echo", event, budget=SOON, route=None, poster=poster)

@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 import aiohttp
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, eventually, recv, ws_connect
+from emulator_test_support import SOON, H, api, closed_with, control, eventually, recv, ws_connect
 
 from emulator import EmulatorServer
+from emulator.gateway import MAX_IN_FLIGHT
+from emulator.throttle import TokenBucket
 
 Factory = Callable[..., EmulatorServer]
 KB = 1024
@@ -161,3 +163,75 @@ async def test_garbage_http_does_not_hurt(
     async with http.get(f"{server.http_url}/prod", headers={"Upgrade": "websocket"}) as response:
         assert response.status == 400  # an upgrade without the WebSocket headers
     await assert_still_serving(server)
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_allows_a_one_second_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(3, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.now += 0.34  # one token back (a third of a second, and a little)
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now += 60  # idle time banks one second's worth, no more
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+
+
+def test_token_bucket_below_one_per_second_still_lets_one_through() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(0.5, clock=clock)
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now += 1.9
+    assert not bucket.take()
+    clock.now += 0.1  # two seconds: one token
+    assert bucket.take()
+
+
+def test_token_bucket_rate_changes() -> None:
+    clock = FakeClock()
+    unlimited = TokenBucket(None, clock=clock)
+    assert all(unlimited.take() for _ in range(1000))
+    unlimited.set_rate(2)  # the limit applies from now on, with a full bucket
+    assert [unlimited.take() for _ in range(3)] == [True, True, False]
+    bucket = TokenBucket(100, clock=clock)
+    bucket.set_rate(2)  # what was banked shrinks to the new burst
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    bucket.set_rate(None)
+    assert all(bucket.take() for _ in range(1000))
+
+
+async def test_a_flood_stops_being_read_while_its_messages_are_in_flight(
+    emulator_factory: Factory, http: aiohttp.ClientSession
+) -> None:
+    # Handlers that take 29 s: the gateway reads MAX_IN_FLIGHT messages, then no more until they
+    # finish, so a flood cannot pile up tasks; other connections are served meanwhile.
+    server = emulator_factory(api(routes={"$default": f"{H}:slow", "echo": f"{H}:aecho"}))
+    async with ws_connect(server.ws_url) as bystander, ws_connect(server.ws_url) as ws:
+        for i in range(MAX_IN_FLIGHT * 2):
+            await ws.send(str(i))
+
+        async def messages_in() -> dict[str, int]:
+            _, body = await control(http, server, "GET", "/connections")
+            return {c["connectionId"]: c["messagesIn"] for c in body["connections"]}
+
+        async with asyncio.timeout(SOON):
+            while MAX_IN_FLIGHT not in (counts := await messages_in()).values():
+                await asyncio.sleep(0.01)
+        [flooded] = [cid for cid, n in counts.items() if n == MAX_IN_FLIGHT]
+        await bystander.send('{"action":"echo"}')
+        assert await recv(bystander) == '{"action":"echo"}'
+        assert (await messages_in())[flooded] == MAX_IN_FLIGHT
+        # A close from the gateway is not held up by the backlog.
+        status, _ = await control(
+            http, server, "POST", f"/connections/{flooded}/close", {"code": 1001}
+        )
+        assert status == 200
+        assert await closed_with(ws) == (1001, "Going away")

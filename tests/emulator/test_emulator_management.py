@@ -118,6 +118,9 @@ async def test_malformed_ids_and_other_methods(
             assert r.status == 400
             assert r.headers["x-amzn-ErrorType"] == "BadRequestException"
             assert await r.json() == {"message": "Invalid connectionId: AAAAAAA/AAAAAAA="}
+        # A valid id followed by a newline is malformed too, not an unknown (410) id.
+        async with http.get(f"{base}/{connection_id[:-1]}%3D%0A") as r:
+            assert r.status == 400
         # The API has POST, GET and DELETE only; no other method may act on the connection.
         for method in ("PUT", "PATCH", "HEAD"):
             async with http.request(method, f"{base}/{connection_id}") as r:

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, eventually, recv, recv_json, ws_connect
+from emulator_test_support import (
+    SOON,
+    H,
+    api,
+    closed_with,
+    eventually,
+    recv,
+    recv_json,
+    ws_connect,
+)
 from websockets.exceptions import InvalidStatus
 
-from emulator import EmulatorServer
+from emulator import EmulatorError, EmulatorServer
+from emulator.replies import ConnectVerdict, connect_verdict
+from emulator.websocket import check_aiohttp_support
 
 Factory = Callable[..., EmulatorServer]
 ERROR_FRAME = re.compile(
@@ -152,8 +167,39 @@ async def test_connect_status_codes(emulator_factory: Factory) -> None:
 
 
 async def test_connect_timeout_is_504(emulator_factory: Factory) -> None:
+    # 29 s at N=600 is floored to 250 ms: the handshake is held that long, then answered 504.
     server = emulator_factory(api(routes={"$connect": f"{H}:slow"}), time_scale=600)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     assert await rejected_status(server.ws_url) == 504
+    assert 0.24 <= loop.time() - start < SOON
+
+
+@pytest.mark.parametrize(
+    ("result", "verdict"),
+    [
+        (None, ConnectVerdict(101)),
+        ({"statusCode": 200}, ConnectVerdict(101)),
+        ({"statusCode": 204, "body": "ignored"}, ConnectVerdict(101)),
+        (
+            {"statusCode": 200, "headers": {"sec-websocket-protocol": "chat.v2", "X-Other": "1"}},
+            ConnectVerdict(101, subprotocol="chat.v2"),
+        ),
+        # Other headers are not passed back, and only on a 2xx does a subprotocol matter.
+        ({"statusCode": 400, "headers": {"Sec-WebSocket-Protocol": "x"}}, ConnectVerdict(400)),
+        ({"statusCode": 301}, ConnectVerdict(301)),
+        ({"statusCode": 599}, ConnectVerdict(599)),
+        # No HTTP answer can carry these: a failed integration.
+        ({"statusCode": 101}, ConnectVerdict(502, malformed=True)),
+        ({"statusCode": 600}, ConnectVerdict(502, malformed=True)),
+        ({"statusCode": "200"}, ConnectVerdict(502, malformed=True)),
+        ({"statusCode": True}, ConnectVerdict(502, malformed=True)),
+        ({}, ConnectVerdict(502, malformed=True)),
+        ("200", ConnectVerdict(502, malformed=True)),
+    ],
+)
+def test_connect_verdicts(result: Any, verdict: ConnectVerdict) -> None:
+    assert connect_verdict(result) == verdict
 
 
 async def test_no_connect_route_accepts(emulator_factory: Factory) -> None:
@@ -183,15 +229,24 @@ async def test_only_connect_selects_a_subprotocol(emulator_factory: Factory) -> 
 
 
 async def test_connection_rate_limit_gives_429(emulator_factory: Factory) -> None:
+    # 3 a second with a one-second burst: the first 3 pass; after t seconds at most 3 + 3t have.
     server = emulator_factory(api(limits={"new_connections_per_second": 3}))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     statuses = []
-    for _ in range(6):
+    for _ in range(8):
         try:
             async with ws_connect(server.ws_url):
                 statuses.append(101)
         except InvalidStatus as exc:
             statuses.append(exc.response.status_code)
-    assert statuses.count(429) >= 2 and statuses[:3] == [101, 101, 101]
+            if exc.response.status_code == 429:
+                assert json.loads(exc.response.body) == {"message": "Too Many Requests"}
+    elapsed = loop.time() - start
+    assert statuses[:3] == [101, 101, 101]
+    assert set(statuses) <= {101, 429}
+    assert statuses.count(101) <= 3 + 3 * elapsed
+    assert 429 in statuses  # unless 8 handshakes took over 5/3 s
 
 
 async def test_disconnect_runs_after_every_close_with_code_and_reason(
@@ -210,4 +265,51 @@ async def test_disconnect_runs_after_every_close_with_code_and_reason(
         (e["requestContext"]["disconnectStatusCode"], e["requestContext"]["disconnectReason"])
         for e in disconnects
     ]
-    assert pairs == [(4001, "bye now"), (1000, "")]
+    assert sorted(pairs) == [(1000, ""), (4001, "bye now")]
+
+
+async def test_stop_closes_live_connections_with_1001_and_runs_disconnect(
+    emulator_factory: Factory,
+) -> None:
+    server = emulator_factory(api())
+    api_id = server.gateway.api_id
+    # One client answers the close frame; the other (a raw socket) never reads or answers it.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET /prod HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    async with asyncio.timeout(SOON):
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    async with ws_connect(server.ws_url) as ws:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.to_thread(server.stop)  # this loop runs on: ws answers the close frame
+        # The silent client costs the linger (1 s), not the 5 s close timeout.
+        assert loop.time() - start < 4.0
+        assert await closed_with(ws) == (1001, "Going away")
+    async with asyncio.timeout(SOON):
+        data = await reader.read()  # the close frame, then EOF
+    assert data.startswith(b"\x88\x0c\x03\xe9Going away")  # 1001, unmasked from the server
+    writer.close()
+    # $disconnect ran for both before stop() returned.
+    disconnects = events_of(api_id, "DISCONNECT")
+    assert [e["requestContext"]["disconnectStatusCode"] for e in disconnects] == [1001, 1001]
+
+
+def test_an_aiohttp_without_the_hooked_internals_fails_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_aiohttp_support()  # the installed aiohttp has them
+
+    def changed(self: Any, request: Any, protocol: Any) -> None:
+        pass
+
+    monkeypatch.setattr(web.WebSocketResponse, "_post_start", changed)
+    with pytest.raises(EmulatorError, match=r"aiohttp \d.*WebSocketResponse._post_start takes"):
+        check_aiohttp_support()
+    monkeypatch.delattr(web.WebSocketResponse, "_post_start")
+    with pytest.raises(EmulatorError, match=r"frame guard: WebSocketResponse._post_start is gone"):
+        EmulatorServer().start()
