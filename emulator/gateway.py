@@ -171,6 +171,22 @@ class Gateway:
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
+    async def settle(self, timeout: float) -> bool:
+        """Wait until the gateway's own tasks (message dispatch, replies, ``$disconnect``
+        handlers) have ended, at most ``timeout`` real seconds; False if some still run.
+
+        Closing a connection only *starts* its ``$disconnect`` handler: a test harness waits here
+        before it checks for handler failures. A task that ends may start another (a reply),
+        hence the loop.
+        """
+        deadline = self.loop.time() + timeout
+        while pending := [task for task in self._tasks if not task.done()]:
+            remaining = deadline - self.loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
+        return True
+
     def _message_counter(self, route: str) -> Any:
         counter = self._message_counters.get(route)
         if counter is None:

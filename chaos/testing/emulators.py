@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import warnings
 from typing import TYPE_CHECKING
@@ -29,28 +28,6 @@ if TYPE_CHECKING:
     from emulator import ApiConfig, EmulatorServer, Gateway, IntegrationError
 
 __all__ = ["Emulator", "EmulatorPool"]
-
-
-async def _settle(gateway: Gateway, timeout: float) -> bool:
-    """Wait until the gateway's own tasks (message dispatch, replies, ``$disconnect`` handlers)
-    have ended, at most ``timeout`` real seconds. Returns False if some still run.
-
-    Closing a connection only *starts* its ``$disconnect`` handler; without this wait its failure
-    would land after the test was checked and be lost, or be blamed on the next test.
-    """
-    # The gateway tracks these tasks in ``_tasks`` (it cancels them on shutdown) but offers no
-    # public way to wait for them. Read directly, so a rename fails loudly rather than silently
-    # losing failures again. A task that ends may start another (a reply), hence the loop.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        pending = [task for task in gateway._tasks if not task.done()]
-        if not pending:
-            return True
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return False
-        await asyncio.wait(pending, timeout=remaining)
 
 
 class Emulator:
@@ -101,7 +78,7 @@ class Emulator:
 
         async def reset(gateway: Gateway) -> None:
             await gateway.reset()
-            await _settle(gateway, CLOSE_TIMEOUT)
+            await gateway.settle(CLOSE_TIMEOUT)
             gateway.handler_errors.clear()
 
         self.server.call(reset, timeout=2 * CLOSE_TIMEOUT)
@@ -115,7 +92,7 @@ class Emulator:
         Returns:
             True when nothing runs any more; False when something still ran at ``timeout``.
         """
-        return self.server.call(lambda gateway: _settle(gateway, timeout), timeout=timeout + 5.0)
+        return self.server.call(lambda gateway: gateway.settle(timeout), timeout=timeout + 5.0)
 
     def take_handler_errors(self) -> list[IntegrationError]:
         """The handler failures so far (oldest first), which then no longer fail the test.
