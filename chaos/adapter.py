@@ -115,7 +115,8 @@ class ClientAdapter(Protocol):
         """Send one query with ``query_id`` and return its answer.
 
         A client that picks its own ids may ignore ``query_id`` and report the one it sent in
-        :attr:`Answer.sent_id`.
+        :attr:`Answer.sent_id`. The back end's executions under ids the runner never saw count
+        as duplicated queries (a retry under a fresh id runs the query twice).
 
         Raises:
             Exception: a clear error when no transport could answer (the query is *errored*).
@@ -157,6 +158,9 @@ def load_factory(spec: str) -> ClientFactory:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UserError(f"--client: {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    except Exception as exc:  # the module itself is broken (a SyntaxError, a failing import)
+        problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise UserError(f"--client: {spec!r}: cannot import {module_name!r}: {problem}") from exc
     target: Any = module
     for part in attribute.split("."):
         try:

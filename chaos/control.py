@@ -1,7 +1,8 @@
 """A thin aiohttp client of the emulator's control API (design §5, ``/_wschaos/...``).
 
 Used by the runner for gateway faults, back-end actions, resets and the query ledger. Every
-call is bounded by the session's timeout; a non-2xx answer raises :class:`ControlError`.
+call is bounded by the session's timeout; a non-2xx answer, no answer, or no answer in time
+raises :class:`ControlError`.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ class EmulatorControl:
                 if not text.strip():
                     return None
                 return await response.json(content_type=None)
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # aiohttp reports the session's total timeout as a bare TimeoutError.
+            problem = str(exc) or ("no answer in time" if isinstance(exc, TimeoutError) else "")
             raise ControlError(
-                method, f"/_wschaos/{path}", 0, str(exc) or type(exc).__name__
+                method, f"/_wschaos/{path}", 0, problem or type(exc).__name__
             ) from exc
 
     async def reset(self) -> None:

@@ -3,7 +3,8 @@
 - A query is *answered* (a result carrying its own ``query_id``, over ``websocket`` or ``rest``),
   *errored* (a clear exception), or *lost* (neither before the runner's deadline, or an answer for
   another ``query_id``). Queries expected to error are left out of the rates.
-- ``duplicated_queries`` are executions beyond one per ``query_id`` in the back end's ledger.
+- ``duplicated_queries`` are executions beyond one per ``query_id`` in the back end's ledger,
+  and every execution under an id the runner never sent (a retry under a fresh id).
 - A reconnect is timed, in real seconds, by :class:`ReconnectTracker` from the client's status
   events: from the moment the client leaves CONNECTED for a reconnecting state (or, when it was
   left DISCONNECTED or FAILED, from the moment a query makes it try again) to CONNECTED. An episode
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,15 +60,22 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def count_duplicates(ledger: Mapping[str, int], query_ids: Iterable[str] | None = None) -> int:
-    """Executions beyond one per ``query_id``.
+def count_duplicates(ledger: Mapping[str, int], sent: Collection[str] | None = None) -> int:
+    """Executions beyond one per query.
+
+    A back end that runs each ``query_id`` once (the sample API's ledger) still runs a query
+    twice when a client retries it under a fresh id: so, given the ids the runner sent, every
+    execution under an id it never sent is a duplicate too.
 
     Args:
         ledger: executions per ``query_id``, as the back end counts them.
-        query_ids: only these ids; None = every id of the ledger.
+        sent: the ids the runner's queries went out with; None = count per id only.
     """
-    ids = ledger.keys() if query_ids is None else query_ids
-    return sum(max(0, int(ledger.get(query_id, 0)) - 1) for query_id in ids)
+    unknown = set(ledger) - set(sent) if sent is not None else set()
+    return sum(
+        int(count) if query_id in unknown else max(0, int(count) - 1)
+        for query_id, count in ledger.items()
+    )
 
 
 def classify_answer(sent_id: str, answered_id: str, transport: str) -> tuple[str, str | None]:
@@ -113,6 +121,7 @@ class QueryRecord:
         return self.expected != "error"
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON report's shape (``wschaos.run/1``); seconds rounded to microseconds."""
         return {
             "step": self.step,
             "query_id": self.query_id,
@@ -212,6 +221,7 @@ class Figures:
         reconnect_times: Iterable[float] = (),
         failed_reconnects: int = 0,
     ) -> Figures:
+        """Count ``records`` (queries expected to error are left out of the rates)."""
         figures = cls(
             duplicated=duplicated,
             reconnect_times=list(reconnect_times),
@@ -278,6 +288,8 @@ class Figures:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON report's shape (``wschaos.run/1``); seconds rounded to microseconds."""
+
         def seconds(value: float | None) -> float | None:
             return None if value is None else round(value, 6)
 
@@ -322,6 +334,7 @@ class Failure:
         return f"{where}: expected {self.expected}, observed {self.observed}"
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON report's shape (``wschaos.run/1``); seconds rounded to microseconds."""
         return {
             "step": self.step,
             "kind": self.kind,
@@ -359,6 +372,7 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
+        """No expectation failed."""
         return not self.failures
 
     @property
@@ -367,6 +381,7 @@ class ScenarioResult:
         return "passed" if self.passed else "failed"
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON report's shape (``wschaos.run/1``); seconds rounded to microseconds."""
         return {
             "name": self.name,
             "description": self.description,

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Client option defaults (design §7), configured seconds: the runner's deadlines use them when
 #: a scenario does not override them, whatever the client.
@@ -264,7 +266,8 @@ class Runner:
                     await execution.shutdown()
                     self._clients.retire()
                 # The emulator was reset for this scenario: its whole ledger is this run's.
-                duplicated = count_duplicates(await env.control.ledger())
+                ledger = await env.control.ledger()
+                duplicated = count_duplicates(ledger, execution.sent_ids)
         except ChaosError as exc:
             result.failures.append(
                 Failure(None, "setup", "the scenario's services to work", f"error: {exc}")
@@ -324,6 +327,8 @@ class Execution:
         self._changed = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._queries = 0
+        #: Every ``query_id`` the client was asked to send (or said it sent).
+        self.sent_ids: set[str] = set()
         options = {**CLIENT_DEFAULTS, **scenario.client}
         self.client_budget = (
             scale.budget(options["query_timeout"])
@@ -332,14 +337,21 @@ class Execution:
         )
         #: Real seconds after which a query counts as lost.
         self.lost_deadline = self.client_budget + LOST_GRACE
-        #: Real seconds a connect, reconnect or close may take.
-        self.step_deadline = self.client_budget * options["max_reconnect_attempts"] + STEP_GRACE
+        #: Real seconds a connect, reconnect or close may take: every attempt with its backoff.
+        attempt = self.client_budget + scale.duration(options["backoff_max"])
+        self.step_deadline = attempt * options["max_reconnect_attempts"] + STEP_GRACE
 
     # -- status events ------------------------------------------------------------------------
     def _on_status(self, event: StatusEvent) -> None:
+        # Timed by the runner's clock when the change reaches it (design §9: not the client's
+        # word), before any hop between threads can delay it.
+        event = dataclasses.replace(event, at=time.monotonic())
         if threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(self._on_status, event)
-            return
+            self._loop.call_soon_threadsafe(self._record_status, event)
+        else:
+            self._record_status(event)
+
+    def _record_status(self, event: StatusEvent) -> None:
         self.events.append(event)
         self.tracker.observe(event.state, event.at)
         self._changed.set()
@@ -445,11 +457,14 @@ class Execution:
             case _:  # pragma: no cover - the model has no other steps
                 raise AssertionError(f"unhandled step {step!r}")
 
-    async def _bounded(self, step: Step, call: Any) -> Any:
+    async def _bounded(self, step: Step, call: Awaitable[T]) -> T:
+        deadline = asyncio.timeout(self.step_deadline)
         try:
-            async with asyncio.timeout(self.step_deadline):
+            async with deadline:
                 return await call
         except TimeoutError:
+            if not deadline.expired():
+                raise  # the client's own timeout: an error of the step, not a hang
             raise StepFailed(
                 Failure(
                     step.label,
@@ -490,21 +505,27 @@ class Execution:
         # Unique across runs too, for an emulator shared with earlier runs.
         suffix = f"{random.getrandbits(32):08x}"
         query_id = f"{self.scenario.name}-{self.result.iteration}-{self._queries}-{suffix}"
+        self.sent_ids.add(query_id)
         expect = step.expect
         before = len(self.tracker.durations)
         started = time.monotonic()
         transport: str | None = None
         error: str | None = None
+        deadline = asyncio.timeout(self.lost_deadline)
         try:
-            async with asyncio.timeout(self.lost_deadline):
+            async with deadline:
                 answer = await self.adapter.query(step.text, query_id=query_id)
-        except TimeoutError:
-            outcome, error = LOST, f"no answer within {_secs(self.lost_deadline)}"
+        except TimeoutError as exc:
+            if deadline.expired():
+                outcome, error = LOST, f"no answer within {_secs(self.lost_deadline)}"
+            else:  # the client gave up by itself, with a clear exception
+                outcome, error = ERRORED, _describe(exc)
         except Exception as exc:
             outcome, error = ERRORED, _describe(exc)
         else:
             if answer.sent_id is not None:
                 query_id = answer.sent_id
+            self.sent_ids.add(query_id)
             outcome, error = classify_answer(query_id, answer.query_id, answer.transport)
             if outcome == ANSWERED:
                 transport = answer.transport

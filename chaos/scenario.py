@@ -5,25 +5,33 @@ config overrides), ``client`` (client option overrides), ``steps`` and ``expect`
 turns one file into a :class:`Scenario` of frozen step objects, or raises
 :class:`~chaos.errors.ScenarioError` whose one-line message names the file, the step number
 (``4`` at top level, ``4.2`` for the second step inside a ``repeat`` at step 4), the key and the
-value. Nothing here performs I/O beyond reading the file; the ``gateway`` block is checked against
-the emulator's own config validation (:func:`check_gateway`), so a file that loads will run.
+value. Nothing here performs I/O beyond reading the file.
+
+Validation is table-driven: each mapping (the file, a step's argument, ``client:``) is a table of
+:class:`_Key` rules, checked by :func:`_fields`. What the emulator and Toxiproxy accept is not
+restated here: the ``gateway`` block is checked by the emulator's own config validation
+(:func:`check_gateway`), a ``fault`` by the emulator's fault registry, and toxic attributes come
+from the embedded Toxiproxy's toxic registry, so a file that loads will run.
 
 Durations are kept in configured seconds (unscaled); the runner applies the time scale.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import yaml
 
 from chaos.errors import ScenarioError
 from chaos.gates import Gate, parse_expect
+from chaos.toxiproxy.toxics import REGISTRY as _TOXICS
 from emulator.timing import format_duration, parse_duration
 
 __all__ = [
@@ -54,6 +62,7 @@ __all__ = [
     "iter_steps",
     "load",
     "load_all",
+    "parse",
 ]
 
 #: Client states an ``expect_status`` step may name (design §7).
@@ -62,38 +71,11 @@ STATUSES: tuple[str, ...] = ("connected", "connecting", "reconnecting", "disconn
 TRANSPORTS: tuple[str, ...] = ("websocket", "rest", "error")
 #: Proxy targets of ``cut``, ``restore``, ``toxic`` and ``clear_toxics``.
 TARGETS: tuple[str, ...] = ("websocket", "rest", "all")
-#: Toxic types and their attributes, all integers in Toxiproxy wire units (spec §2.4).
+#: Toxic types and their attributes, all integers in Toxiproxy wire units (spec §2.4), as the
+#: embedded Toxiproxy registers them (units: :mod:`chaos.toxiproxy.toxics`).
 TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "latency": ("latency", "jitter"),  # ms
-    "bandwidth": ("rate",),  # KB/s, KB = 1000 bytes
-    "slow_close": ("delay",),  # ms
-    "timeout": ("timeout",),  # ms; 0 = never close, drop everything
-    "reset_peer": ("timeout",),  # ms
-    "slicer": ("average_size", "size_variation", "delay"),  # bytes, bytes, µs
-    "limit_data": ("bytes",),  # bytes
-    "noop": (),
-}
-#: Gateway fault types (design §5) and their parameters: name -> (kind, required).
-FAULT_PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
-    "drop_replies": {"route": ("str", True)},
-    "delay_replies": {"route": ("str", True), "delay": ("duration", True)},
-    "stall_integrations": {"route": ("str", False), "delay": ("duration", True)},
-    "silent_disconnect": {},
-    "reject_connections": {"status": ("status", True)},
-    "gone": {"connectionId": ("str", False)},
-}
-#: HTTP statuses a ``reject_connections`` fault may answer the handshake with.
-REJECT_STATUSES: tuple[int, ...] = (429, 500, 503)
-#: Client option overrides a scenario may set (design §7): name -> kind.
-CLIENT_OPTIONS: dict[str, str] = {
-    "heartbeat_interval": "duration_or_null",
-    "pong_timeout": "duration_or_null",
-    "max_reconnect_attempts": "count",
-    "backoff_base": "duration",
-    "backoff_max": "duration",
-    "query_timeout": "positive_duration",
-    "fallback_after": "duration",
-    "open_timeout": "positive_duration",
+    name: tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    for name, cls in _TOXICS.items()
 }
 #: Default ``within`` of ``expect_status``, in configured seconds.
 DEFAULT_STATUS_WITHIN = 5.0
@@ -104,7 +86,6 @@ DEFAULT_QUERY_TEXT = "EC2 spend last month"
 #: 1016-2999 are reserved for the protocol, 3000-4999 belong to applications.
 _SENDABLE_CODES = frozenset({*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_TOP_KEYS = ("name", "description", "time_scale", "gateway", "client", "steps", "expect")
 
 
 # --------------------------------------------------------------------------------------- steps
@@ -176,47 +157,58 @@ class Query(Step):
 
 
 @dataclass(frozen=True)
-class Idle(Step):
+class _Timed(Step):
+    """A step that lets ``seconds`` (configured) pass."""
+
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        return f"{self.kind} {format_duration(self.seconds)}"
+
+
+@dataclass(frozen=True)
+class Idle(_Timed):
     """No client-originated traffic except the heartbeat, for ``seconds`` (configured)."""
 
     kind: ClassVar[str] = "idle"
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        return f"idle {_fmt(self.seconds)}"
 
 
 @dataclass(frozen=True)
-class Wait(Step):
+class Wait(_Timed):
     """Time passes: ``seconds`` (configured)."""
 
     kind: ClassVar[str] = "wait"
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        return f"wait {_fmt(self.seconds)}"
 
 
 @dataclass(frozen=True)
-class Cut(Step):
+class _Targeted(Step):
+    """A step acting on the Toxiproxy proxies of ``target`` (``websocket``, ``rest``, ``all``)."""
+
+    target: str = "all"
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.target}"
+
+
+@dataclass(frozen=True)
+class Cut(_Targeted):
     """Disable the Toxiproxy proxies of ``target``."""
 
     kind: ClassVar[str] = "cut"
-    target: str = "all"
-
-    def describe(self) -> str:
-        return f"cut {self.target}"
 
 
 @dataclass(frozen=True)
-class Restore(Step):
+class Restore(_Targeted):
     """Enable the Toxiproxy proxies of ``target``."""
 
     kind: ClassVar[str] = "restore"
-    target: str = "all"
 
-    def describe(self) -> str:
-        return f"restore {self.target}"
+
+@dataclass(frozen=True)
+class ClearToxics(_Targeted):
+    """Remove every toxic of ``target``."""
+
+    kind: ClassVar[str] = "clear_toxics"
 
 
 @dataclass(frozen=True)
@@ -233,17 +225,6 @@ class Toxic(Step):
 
     def describe(self) -> str:
         return f"toxic {self.type} on {self.target} {self.stream}"
-
-
-@dataclass(frozen=True)
-class ClearToxics(Step):
-    """Remove every toxic of ``target``."""
-
-    kind: ClassVar[str] = "clear_toxics"
-    target: str = "all"
-
-    def describe(self) -> str:
-        return f"clear_toxics {self.target}"
 
 
 @dataclass(frozen=True)
@@ -376,22 +357,7 @@ def iter_steps(steps: Sequence[Step]) -> Iterator[Step]:
             yield from iter_steps(step.steps)
 
 
-# ---------------------------------------------------------------------------------- validation
-class _Where:
-    """Builds error messages: ``file: step 4.2 (toxic): attributes.rate: 'x': problem``."""
-
-    def __init__(self, path: str, label: str | None = None, kind: str | None = None) -> None:
-        self.path = path
-        self.label = label
-        self.kind = kind
-
-    def error(self, key: str, value: object, problem: str) -> ScenarioError:
-        where = self.path
-        if self.label is not None:
-            where += f": step {self.label}" + (f" ({self.kind})" if self.kind else "")
-        return ScenarioError(f"{where}: {key}: {value!r}: {problem}")
-
-
+# ------------------------------------------------------------------------------------- loading
 def load(path: str | Path) -> Scenario:
     """Load and validate one scenario file.
 
@@ -443,6 +409,23 @@ def load_all(paths: Sequence[str | Path]) -> list[Scenario]:
     return scenarios
 
 
+def parse(document: object, path: str) -> Scenario:
+    """Validate a loaded YAML document; ``path`` is used in error messages only.
+
+    Raises:
+        ScenarioError: the first problem, naming ``path``, the step and the key.
+    """
+    if not isinstance(document, dict):
+        raise ScenarioError(
+            f"{path}: the file must hold a mapping with name, description and steps, "
+            f"got {type(document).__name__}"
+        )
+    values = _fields(document, _Where(path), _SCENARIO)
+    scenario = Scenario(path=path, **values)
+    check_gateway(scenario)
+    return scenario
+
+
 def check_gateway(scenario: Scenario) -> Any:
     """Check the scenario's ``gateway`` block against the emulator's :class:`~emulator.ApiConfig`.
 
@@ -469,111 +452,106 @@ def check_gateway(scenario: Scenario) -> Any:
             dict(scenario.gateway), source=f"{scenario.path}: gateway"
         )
     except ConfigError as exc:
-        raise ScenarioError(
-            f"{scenario.path}: gateway.{exc.key}: {exc.value!r}: {exc.problem}"
-        ) from exc
+        raise where.error(f"gateway.{exc.key}", exc.value, exc.problem) from exc
 
 
-def parse(document: object, path: str) -> Scenario:
-    """Validate a loaded YAML document; ``path`` is used in error messages only."""
-    where = _Where(path)
-    if not isinstance(document, dict):
-        raise ScenarioError(
-            f"{path}: the file must hold a mapping with name, description and steps, "
-            f"got {type(document).__name__}"
-        )
-    for key in document:
-        if key not in _TOP_KEYS:
-            raise where.error(
-                str(key), document[key], f"unknown key (known: {', '.join(_TOP_KEYS)})"
-            )
-    name = document.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise where.error("name", name, "required: lowercase letters, digits and -_.")
-    description = document.get("description", "")
-    if not isinstance(description, str) or "\n" in description.strip():
-        raise where.error("description", description, "must be one line of text")
-    time_scale = document.get("time_scale")
-    if time_scale is not None and (
-        isinstance(time_scale, bool)
-        or not isinstance(time_scale, int | float)
-        or not math.isfinite(time_scale)
-        or time_scale <= 0
-    ):
-        raise where.error("time_scale", time_scale, "must be a positive number")
-    gateway = document.get("gateway") or {}
-    if not isinstance(gateway, dict):
-        raise where.error("gateway", gateway, "must be a mapping of API config keys")
-    client = _client_options(document.get("client") or {}, where)
-    steps_doc = document.get("steps")
-    if not isinstance(steps_doc, list) or not steps_doc:
-        raise where.error("steps", steps_doc, "required: a non-empty list of steps")
-    steps = _steps(steps_doc, path, prefix="")
-    expect_doc = document.get("expect") or {}
-    if not isinstance(expect_doc, dict):
-        raise where.error("expect", expect_doc, "must be a mapping such as {lost_queries: 0}")
-    expect = tuple(parse_expect(expect_doc, source=f"{path}: expect"))
-    scenario = Scenario(
-        name=name,
-        description=description.strip(),
-        path=path,
-        steps=steps,
-        time_scale=float(time_scale) if time_scale is not None else None,
-        gateway=dict(gateway),
-        client=client,
-        expect=expect,
-    )
-    check_gateway(scenario)
-    return scenario
+# ---------------------------------------------------------------------------------- validation
+class _Where:
+    """Builds error messages: ``file: step 4.2 (toxic): attributes.rate: 'x': problem``."""
+
+    def __init__(self, path: str, label: str | None = None, kind: str | None = None) -> None:
+        self.path = path
+        self.label = label
+        self.kind = kind
+
+    def __str__(self) -> str:
+        if self.label is None:
+            return self.path
+        return f"{self.path}: step {self.label}" + (f" ({self.kind})" if self.kind else "")
+
+    def error(self, key: str, value: object, problem: str) -> ScenarioError:
+        """``key`` holds ``value``, which has ``problem``."""
+        return ScenarioError(f"{self}: {key}: {value!r}: {problem}")
+
+    def rejected(self, problem: str) -> ScenarioError:
+        """A problem already naming its key (from the emulator's own validation)."""
+        return ScenarioError(f"{self}: {problem}")
 
 
-def _client_options(options: object, where: _Where) -> dict[str, Any]:
-    if not isinstance(options, dict):
-        raise where.error("client", options, "must be a mapping of client options")
-    parsed: dict[str, Any] = {}
-    for key, value in options.items():
-        kind = CLIENT_OPTIONS.get(key)
-        field_name = f"client.{key}"
-        if kind is None:
-            known = ", ".join(CLIENT_OPTIONS)
-            raise where.error(field_name, value, f"unknown client option (known: {known})")
-        if kind == "count":
-            parsed[key] = _count(value, where, field_name, minimum=1)
-        elif kind == "duration_or_null" and value is None:
-            parsed[key] = None
+#: Checks one value: ``check(value, where, key)`` returns it parsed or raises ``where.error``.
+Check = Callable[[Any, _Where, str], Any]
+
+
+@dataclass(frozen=True)
+class _Key:
+    """How one key of a mapping is checked.
+
+    Attributes:
+        check: parses a given value.
+        default: the value when the key is absent or null.
+        required: an example shown when the key is missing; None = optional.
+        nullable: an explicit null is a value (``heartbeat_interval: null``), not an absent key.
+    """
+
+    check: Check
+    default: Any = None
+    required: str | None = None
+    nullable: bool = False
+
+
+def _fields(
+    spec: Mapping[str, Any], where: _Where, table: Mapping[str, _Key], prefix: str = ""
+) -> dict[str, Any]:
+    """Check ``spec`` against ``table``: no unknown key, required keys given, each value.
+
+    Returns:
+        Every key of ``table``, parsed or defaulted, in the table's order.
+    """
+    _only(spec, where, tuple(table), prefix)
+    values: dict[str, Any] = {}
+    for key, rule in table.items():
+        value = spec.get(key)
+        if value is not None:
+            values[key] = rule.check(value, where, prefix + key)
+        elif rule.nullable and key in spec:
+            values[key] = None
+        elif rule.required is not None:
+            raise where.error(prefix + key, None, f"required, e.g. {rule.required}")
         else:
-            parsed[key] = _duration(value, where, field_name)
-            if kind == "positive_duration" and parsed[key] == 0:
-                raise where.error(field_name, value, "must be longer than 0")
-    return parsed
+            values[key] = rule.default
+    return values
 
 
-def _steps(items: list[Any], path: str, prefix: str) -> tuple[Step, ...]:
-    return tuple(_step(item, path, f"{prefix}{index}") for index, item in enumerate(items, 1))
+def _only(spec: Mapping[str, Any], where: _Where, known: Sequence[str], prefix: str = "") -> None:
+    """Reject the first key of ``spec`` that is not ``known``."""
+    for key in spec:
+        if key not in known:
+            names = ", ".join(known) or "none"
+            raise where.error(f"{prefix}{key}", spec[key], f"unknown key (known: {names})")
 
 
-def _step(item: object, path: str, label: str) -> Step:
-    if isinstance(item, str):
-        kind, arg, bare = item, None, True
-    elif isinstance(item, dict) and len(item) == 1:
-        ((kind, arg),) = item.items()
-        bare = False
-    else:
-        raise _Where(path, label).error(
-            "step", item, "must be a step name or a one-key mapping such as {cut: websocket}"
-        )
-    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
-    if parser is None:
-        known = ", ".join(sorted(_PARSERS))
-        raise _Where(path, label).error("step", kind, f"unknown step (known: {known})")
-    return parser(arg, bare, _Where(path, label, kind), label)
+# --- value checks
+def _is(
+    test: Callable[[Any], object], problem: str, convert: Callable[[Any], Any] | None = None
+) -> Check:
+    """A check: ``test(value)`` must hold, else ``problem``; returns ``convert(value)``."""
+
+    def check(value: object, where: _Where, key: str) -> Any:
+        if not test(value):
+            raise where.error(key, value, problem)
+        return value if convert is None else convert(value)
+
+    return check
 
 
-#: Parses one step's argument: ``(arg, bare, where, label) -> Step``.
-_StepParser = Callable[[object, bool, "_Where", str], Step]
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-# --- value checkers
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _duration(value: object, where: _Where, key: str) -> float:
     try:
         return parse_duration(value)
@@ -583,263 +561,309 @@ def _duration(value: object, where: _Where, key: str) -> float:
         ) from None
 
 
-def _count(value: object, where: _Where, key: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise where.error(key, value, f"must be an integer >= {minimum}")
-    return value
+def _positive_duration(value: object, where: _Where, key: str) -> float:
+    seconds = _duration(value, where, key)
+    if seconds == 0:
+        raise where.error(key, value, "must be longer than 0")
+    return seconds
 
 
-def _choice(value: object, where: _Where, key: str, choices: Sequence[Any]) -> Any:
-    if value not in choices or isinstance(value, bool):
-        raise where.error(key, value, f"must be one of {', '.join(map(str, choices))}")
-    return value
+def _count(minimum: int = 0) -> Check:
+    return _is(lambda v: _integer(v) and v >= minimum, f"must be an integer >= {minimum}")
 
 
-def _mapping(arg: object, where: _Where, example: str) -> dict[str, Any]:
-    if not isinstance(arg, dict):
-        raise where.error(where.kind or "step", arg, f"needs a mapping, e.g. {example}")
-    return arg
+def _one_of(choices: Sequence[Any]) -> Check:
+    return _is(
+        lambda v: not isinstance(v, bool) and v in choices,
+        f"must be one of {', '.join(map(str, choices))}",
+    )
 
 
-def _keys(
-    mapping: Mapping[str, Any], where: _Where, allowed: Sequence[str], prefix: str = ""
-) -> None:
-    for key in mapping:
-        if key not in allowed:
-            known = ", ".join(allowed) if allowed else "none"
-            raise where.error(f"{prefix}{key}", mapping[key], f"unknown key (known: {known})")
+def _mapping(example: str) -> Check:
+    return _is(lambda v: isinstance(v, dict), f"must be a mapping, e.g. {example}")
 
 
-def _required(mapping: Mapping[str, Any], where: _Where, key: str, example: str) -> Any:
-    if key not in mapping:
-        raise where.error(key, None, f"required, e.g. {example}")
-    return mapping[key]
+_text = _is(lambda v: isinstance(v, str) and v, "must be a non-empty string")
+_flag = _is(lambda v: isinstance(v, bool), "must be true or false")
+_anything = _is(lambda v: True, "")
+_name = _is(
+    lambda v: isinstance(v, str) and _NAME.match(v), "must be lowercase letters, digits and -_."
+)
+_line = _is(
+    lambda v: isinstance(v, str) and "\n" not in v.strip(), "must be one line of text", str.strip
+)
+_time_scale = _is(lambda v: _number(v) and v > 0, "must be a positive number", float)
+_fraction = _is(lambda v: _number(v) and 0 <= v <= 1, "must be a number from 0 to 1", float)
+_close_code = _is(
+    lambda v: _integer(v) and v in _SENDABLE_CODES,
+    "must be a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
+)
+_close_reason = _is(
+    lambda v: isinstance(v, str) and len(v.encode()) <= 123,
+    "must be a string of at most 123 bytes (RFC 6455 §5.5)",
+)
+_toxic_name = _is(
+    lambda v: isinstance(v, str) and v and "/" not in v, "must be a non-empty string without '/'"
+)
+
+
+def _toxic_attributes(value: object, where: _Where, key: str) -> dict[str, int]:
+    attributes = _mapping("{latency: 100} (integers, wire units)")(value, where, key)
+    # Toxiproxy decodes attributes strictly as Go integers (spec §2.1): 100.0 is a 400.
+    return {name: _count()(number, where, f"{key}.{name}") for name, number in attributes.items()}
+
+
+def _client_options(value: object, where: _Where, key: str) -> dict[str, Any]:
+    given = _mapping("{heartbeat_interval: null}")(value, where, key)
+    values = _fields(given, where, CLIENT_OPTIONS, f"{key}.")
+    return {name: values[name] for name in given}
+
+
+def _expect(value: object, where: _Where, key: str) -> tuple[Gate, ...]:
+    block = _mapping("{lost_queries: 0}")(value, where, key)
+    return tuple(parse_expect(block, source=f"{where}: {key}"))
+
+
+def _step_list(value: object, where: _Where, key: str) -> tuple[Step, ...]:
+    """The steps of the file (``where`` has no label) or of the ``repeat`` at ``where``."""
+    if not isinstance(value, list) or not value:
+        raise where.error(key, value, "must be a non-empty list of steps")
+    prefix = f"{where.label}." if where.label is not None else ""
+    return tuple(_step(item, where.path, f"{prefix}{index}") for index, item in enumerate(value, 1))
+
+
+def _query_expect(value: object, where: _Where, key: str) -> QueryExpect:
+    block = _mapping("{transport: rest}")(value, where, key)
+    return QueryExpect(**_fields(block, where, _QUERY_EXPECT, f"{key}."))
+
+
+# --- tables
+#: Client option overrides a scenario may set (design §7); durations in configured seconds.
+CLIENT_OPTIONS: Mapping[str, _Key] = MappingProxyType(
+    {
+        "heartbeat_interval": _Key(_duration, nullable=True),  # null: no heartbeat
+        "pong_timeout": _Key(_duration, nullable=True),
+        "max_reconnect_attempts": _Key(_count(1)),
+        "backoff_base": _Key(_duration),
+        "backoff_max": _Key(_duration),
+        "query_timeout": _Key(_positive_duration),
+        "fallback_after": _Key(_duration),
+        "open_timeout": _Key(_positive_duration),
+    }
+)
+_SCENARIO: Mapping[str, _Key] = {
+    "name": _Key(_name, required="name: idle-timeout"),
+    "description": _Key(_line, default=""),
+    "time_scale": _Key(_time_scale),
+    "gateway": _Key(_mapping("{idle_timeout: 10m}"), default=MappingProxyType({})),
+    "client": _Key(_client_options, default=MappingProxyType({})),
+    "steps": _Key(_step_list, required="steps: [connect, query]"),
+    "expect": _Key(_expect, default=()),
+}
+_QUERY_EXPECT: Mapping[str, _Key] = {
+    "transport": _Key(_one_of(TRANSPORTS)),
+    "within": _Key(_duration),
+    "reconnects": _Key(_count()),
+    "max_reconnects": _Key(_count()),
+}
+_QUERY: Mapping[str, _Key] = {
+    "text": _Key(_text, default=DEFAULT_QUERY_TEXT),
+    "expect": _Key(_query_expect, default=QueryExpect()),
+}
+_TOXIC: Mapping[str, _Key] = {
+    "target": _Key(_one_of(TARGETS), required="target: websocket"),
+    "type": _Key(_one_of(tuple(TOXIC_ATTRIBUTES)), required="type: latency"),
+    "name": _Key(_toxic_name),
+    "stream": _Key(_one_of(("upstream", "downstream")), default="downstream"),
+    "toxicity": _Key(_fraction, default=1.0),
+    "attributes": _Key(_toxic_attributes, default=MappingProxyType({})),
+}
+_BACKEND: Mapping[str, _Key] = {
+    "action": _Key(_one_of(("delete_connection", "post")), required="action: delete_connection"),
+    "data": _Key(_anything),
+    "connectionId": _Key(_text),
+}
+_CLOSE_CONNECTIONS: Mapping[str, _Key] = {
+    "code": _Key(_close_code, default=1001),
+    "reason": _Key(_close_reason),
+    "abrupt": _Key(_flag, default=False),
+}
+_EXPECT_STATUS: Mapping[str, _Key] = {
+    "status": _Key(_one_of(STATUSES), required="status: connected"),
+    "within": _Key(_duration, default=DEFAULT_STATUS_WITHIN),
+}
+_REPEAT: Mapping[str, _Key] = {
+    "times": _Key(_count(1), required="times: 3"),
+    "steps": _Key(_step_list, required="steps: [cut: websocket, ...]"),
+}
+
+
+# --- steps
+#: Parses one step's argument (None when the step is written alone): ``(arg, where, label)``.
+_StepParser = Callable[[object, _Where, str], Step]
+
+
+def _step(item: object, path: str, label: str) -> Step:
+    if isinstance(item, str):
+        kind, arg = item, None
+    elif isinstance(item, dict) and len(item) == 1:
+        ((kind, arg),) = item.items()
+    else:
+        raise _Where(path, label).error(
+            "step", item, "must be a step name or a one-key mapping such as {cut: websocket}"
+        )
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        known = ", ".join(_PARSERS)
+        raise _Where(path, label).error("step", kind, f"unknown step (known: {known})")
+    return parser(arg, _Where(path, label, kind), label)
 
 
 def _no_arg(cls: type[Step]) -> _StepParser:
-    def parse_(arg: object, bare: bool, where: _Where, label: str) -> Step:
-        if not bare and arg is not None:
+    """``connect``: a step that takes no argument."""
+
+    def parse_(arg: object, where: _Where, label: str) -> Step:
+        if arg is not None:
             raise where.error(cls.kind, arg, "takes no argument")
         return cls(label=label)
 
     return parse_
 
 
-# --- step parsers
-def _parse_query(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    if bare or arg is None:
-        return Query(label=label)
-    spec = _mapping(arg, where, "{text: ..., expect: {transport: websocket}}")
-    _keys(spec, where, ("text", "expect"))
-    text = spec.get("text", DEFAULT_QUERY_TEXT)
-    if not isinstance(text, str) or not text:
-        raise where.error("text", text, "must be a non-empty string")
-    expect_doc = spec.get("expect") or {}
-    if not isinstance(expect_doc, dict):
-        raise where.error("expect", expect_doc, "must be a mapping, e.g. {transport: rest}")
-    _keys(expect_doc, where, ("transport", "within", "reconnects", "max_reconnects"), "expect.")
-    transport = expect_doc.get("transport")
-    if transport is not None:
-        _choice(transport, where, "expect.transport", TRANSPORTS)
-    within = expect_doc.get("within")
-    reconnects = expect_doc.get("reconnects")
-    max_reconnects = expect_doc.get("max_reconnects")
-    expect = QueryExpect(
-        transport=transport,
-        within=_duration(within, where, "expect.within") if within is not None else None,
-        reconnects=(
-            _count(reconnects, where, "expect.reconnects") if reconnects is not None else None
-        ),
-        max_reconnects=(
-            _count(max_reconnects, where, "expect.max_reconnects")
-            if max_reconnects is not None
-            else None
-        ),
-    )
-    return Query(label=label, text=text, expect=expect)
-
-
-def _parse_seconds(cls: type[Idle] | type[Wait]) -> _StepParser:
-    def parse_(arg: object, bare: bool, where: _Where, label: str) -> Step:
-        if bare:
-            raise where.error(cls.kind, None, f"needs a duration, e.g. {{{cls.kind}: 11m}}")
-        return cls(label=label, seconds=_duration(arg, where, cls.kind))
-
-    return parse_
-
-
-def _parse_target(
-    cls: type[Cut] | type[Restore] | type[ClearToxics], default: str | None
+def _scalar(
+    cls: type[_Timed | _Targeted], check: Check, needs: str, default: Any = None
 ) -> _StepParser:
-    def parse_(arg: object, bare: bool, where: _Where, label: str) -> Step:
-        if bare or arg is None:
-            if default is None:
-                raise where.error(cls.kind, None, "needs a target: websocket, rest or all")
-            return cls(label=label, target=default)
-        return cls(label=label, target=_choice(arg, where, cls.kind, TARGETS))
+    """``{idle: 11m}``, ``{cut: websocket}``: a step whose argument is one value.
+
+    Args:
+        needs: what a step written alone lacks, for the error; unused with a ``default``.
+        default: the value when the step is written alone; None = it must be given.
+    """
+    attribute = "seconds" if issubclass(cls, _Timed) else "target"
+
+    def parse_(arg: object, where: _Where, label: str) -> Step:
+        if arg is None and default is None:
+            raise where.error(cls.kind, None, f"needs {needs}")
+        value = default if arg is None else check(arg, where, cls.kind)
+        return cls(label=label, **{attribute: value})
 
     return parse_
 
 
-def _parse_toxic(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    example = "{target: websocket, type: latency, attributes: {latency: 100}}"
-    spec = _mapping(None if bare else arg, where, example)
-    _keys(spec, where, ("target", "type", "name", "stream", "toxicity", "attributes"))
-    target = _choice(
-        _required(spec, where, "target", "target: websocket"), where, "target", TARGETS
-    )
-    type_ = _choice(
-        _required(spec, where, "type", "type: latency"), where, "type", tuple(TOXIC_ATTRIBUTES)
-    )
-    name = spec.get("name")
-    if name is not None and (not isinstance(name, str) or not name or "/" in name):
-        raise where.error("name", name, "must be a non-empty string without '/'")
-    stream = _choice(spec.get("stream", "downstream"), where, "stream", ("upstream", "downstream"))
-    toxicity = spec.get("toxicity", 1.0)
-    if (
-        isinstance(toxicity, bool)
-        or not isinstance(toxicity, int | float)
-        or not 0.0 <= toxicity <= 1.0
-    ):
-        raise where.error("toxicity", toxicity, "must be a number from 0 to 1")
-    attributes = spec.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise where.error("attributes", attributes, "must be a mapping of integers (wire units)")
-    _keys(attributes, where, TOXIC_ATTRIBUTES[type_], "attributes.")
-    for key, value in attributes.items():
-        # Toxiproxy decodes attributes strictly as Go integers (spec §2.1): 100.0 is a 400.
-        _count(value, where, f"attributes.{key}")
-    if type_ == "slicer" and attributes.get("average_size", 0) < 1:
+def _mapped(
+    cls: type[Step],
+    table: Mapping[str, _Key],
+    example: str,
+    *,
+    alone: bool = False,
+    shorthand: str | None = None,
+    then: Callable[[dict[str, Any], Mapping[str, Any], _Where], dict[str, Any]] | None = None,
+) -> _StepParser:
+    """A step whose argument is a mapping checked against ``table``.
+
+    Args:
+        example: a valid argument, for the error when it is not a mapping.
+        alone: the step may be written alone (every key defaulted).
+        shorthand: the key a bare value sets (``{expect_status: connected}``).
+        then: ``then(values, written, where)`` checks keys against each other and returns the
+            step's fields.
+    """
+
+    def parse_(arg: object, where: _Where, label: str) -> Step:
+        if arg is None and alone:
+            arg = {}
+        elif shorthand is not None and arg is not None and not isinstance(arg, dict):
+            arg = {shorthand: arg}
+        if not isinstance(arg, dict):
+            raise where.error(cls.kind, arg, f"needs a mapping, e.g. {{{cls.kind}: {example}}}")
+        values = _fields(arg, where, table)
+        return cls(label=label, **(then(values, arg, where) if then else values))
+
+    return parse_
+
+
+def _toxic_fields(
+    values: dict[str, Any], written: Mapping[str, Any], where: _Where
+) -> dict[str, Any]:
+    attributes = values["attributes"]
+    _only(attributes, where, TOXIC_ATTRIBUTES[values["type"]], "attributes.")
+    if values["type"] == "slicer" and attributes.get("average_size", 0) < 1:
+        average = attributes.get("average_size")
+        raise where.error("attributes.average_size", average, "must be >= 1 for slicer")
+    return values
+
+
+def _backend_fields(
+    values: dict[str, Any], written: Mapping[str, Any], where: _Where
+) -> dict[str, Any]:
+    action, data = values["action"], values["data"]
+    if action == "post" and data is None:
+        raise where.error("data", None, "required by action post")
+    if action != "post" and data is not None:
+        raise where.error("data", data, "only action post takes data")
+    return {"action": action, "data": data, "connection_id": values["connectionId"]}
+
+
+def _close_fields(
+    values: dict[str, Any], written: Mapping[str, Any], where: _Where
+) -> dict[str, Any]:
+    if values["abrupt"] and ("code" in written or "reason" in written):
+        key = "code" if "code" in written else "reason"
         raise where.error(
-            "attributes.average_size", attributes.get("average_size"), "must be >= 1 for slicer"
+            key, written[key], "an abrupt close sends no close frame, so no code/reason"
         )
-    return Toxic(
-        label=label,
-        target=target,
-        type=type_,
-        name=name,
-        stream=stream,
-        toxicity=float(toxicity),
-        attributes=dict(attributes),
-    )
+    if values["reason"] is None:
+        values["reason"] = "Going away" if values["code"] == 1001 else ""
+    return values
 
 
-def _parse_fault(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    spec = _mapping(None if bare else arg, where, "{type: drop_replies, route: finops_query}")
-    type_ = _choice(
-        _required(spec, where, "type", "type: drop_replies"), where, "type", tuple(FAULT_PARAMS)
-    )
-    params_spec = FAULT_PARAMS[type_]
-    _keys(spec, where, ("type", "for", *params_spec))
-    params: dict[str, Any] = {}
-    for key, (kind, required) in params_spec.items():
-        if key not in spec:
-            if required:
-                raise where.error(key, None, f"required by fault {type_}")
-            continue
-        value = spec[key]
-        if kind == "str" and (not isinstance(value, str) or not value):
-            raise where.error(key, value, "must be a non-empty string")
-        if kind == "duration":
-            _duration(value, where, key)
-        if kind == "status":
-            _choice(value, where, key, REJECT_STATUSES)
-        params[key] = value
-    for_ = spec.get("for")
+def _parse_fault(arg: object, where: _Where, label: str) -> Step:
+    """A gateway fault, validated by the emulator's own fault registry."""
+    from emulator.faults import REGISTRY, FaultError, parse_fault
+
+    if not isinstance(arg, dict):
+        raise where.error("fault", arg, "needs a mapping, e.g. {fault: {type: drop_replies}}")
+    params = dict(arg)
+    type_ = params.pop("type", None)
+    if type_ is None:
+        raise where.error("type", None, "required, e.g. type: drop_replies")
+    _one_of(sorted(REGISTRY))(type_, where, "type")
+    for_ = params.pop("for", None)
     if for_ is not None:
         _duration(for_, where, "for")
+    for spec in dataclasses.fields(REGISTRY[type_]):  # type: ignore[arg-type]
+        missing = spec.default is dataclasses.MISSING is spec.default_factory
+        if spec.init and missing and spec.name not in params:
+            raise where.error(spec.name, None, f"required by fault {type_}")
+    try:
+        parse_fault({"type": type_, **params})
+    except FaultError as exc:
+        raise where.rejected(str(exc)) from None
     return Fault(label=label, type=type_, params=params, for_=for_)
-
-
-def _parse_backend(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    spec = _mapping(None if bare else arg, where, "{action: delete_connection}")
-    _keys(spec, where, ("action", "data", "connectionId"))
-    action = _choice(
-        _required(spec, where, "action", "action: delete_connection"),
-        where,
-        "action",
-        ("delete_connection", "post"),
-    )
-    if action == "post" and "data" not in spec:
-        raise where.error("data", None, "required by action post")
-    if action == "delete_connection" and "data" in spec:
-        raise where.error("data", spec["data"], "only action post takes data")
-    connection_id = spec.get("connectionId")
-    if connection_id is not None and (not isinstance(connection_id, str) or not connection_id):
-        raise where.error("connectionId", connection_id, "must be a non-empty string")
-    return Backend(label=label, action=action, data=spec.get("data"), connection_id=connection_id)
-
-
-def _parse_close_connections(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    if bare or arg is None:
-        return CloseConnections(label=label)
-    spec = _mapping(arg, where, "{code: 1001, reason: Going away}")
-    _keys(spec, where, ("code", "reason", "abrupt"))
-    abrupt = spec.get("abrupt", False)
-    if not isinstance(abrupt, bool):
-        raise where.error("abrupt", abrupt, "must be true or false")
-    if abrupt and ("code" in spec or "reason" in spec):
-        key = "code" if "code" in spec else "reason"
-        raise where.error(key, spec[key], "an abrupt close sends no close frame, so no code/reason")
-    code = spec.get("code", 1001)
-    if isinstance(code, bool) or not isinstance(code, int) or code not in _SENDABLE_CODES:
-        raise where.error(
-            "code", code, "must be a close code a server may send (1000-1003, 1007-1014, 3000-4999)"
-        )
-    reason = spec.get("reason", "Going away" if code == 1001 else "")
-    if not isinstance(reason, str) or len(reason.encode()) > 123:
-        raise where.error("reason", reason, "must be a string of at most 123 bytes (RFC 6455 §5.5)")
-    return CloseConnections(label=label, code=code, reason=reason, abrupt=abrupt)
-
-
-def _parse_expect_status(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    if isinstance(arg, str) and not bare:
-        return ExpectStatus(label=label, status=_choice(arg, where, "status", STATUSES))
-    spec = _mapping(None if bare else arg, where, "{status: connected, within: 5s}")
-    _keys(spec, where, ("status", "within"))
-    status = _choice(
-        _required(spec, where, "status", "status: connected"), where, "status", STATUSES
-    )
-    within = spec.get("within")
-    return ExpectStatus(
-        label=label,
-        status=status,
-        within=_duration(within, where, "within") if within is not None else DEFAULT_STATUS_WITHIN,
-    )
-
-
-def _parse_repeat(arg: object, bare: bool, where: _Where, label: str) -> Step:
-    spec = _mapping(None if bare else arg, where, "{times: 3, steps: [...]}")
-    _keys(spec, where, ("times", "steps"))
-    times = _count(_required(spec, where, "times", "times: 3"), where, "times", minimum=1)
-    steps = _required(spec, where, "steps", "steps: [cut: websocket, ...]")
-    if not isinstance(steps, list) or not steps:
-        raise where.error("steps", steps, "must be a non-empty list of steps")
-    return Repeat(label=label, times=times, steps=_steps(steps, where.path, prefix=f"{label}."))
 
 
 _PARSERS: dict[str, _StepParser] = {
     "connect": _no_arg(Connect),
     "close": _no_arg(Close),
     "reconnect": _no_arg(Reconnect),
-    "query": _parse_query,
-    "idle": _parse_seconds(Idle),
-    "wait": _parse_seconds(Wait),
-    "cut": _parse_target(Cut, None),
-    "restore": _parse_target(Restore, None),
-    "toxic": _parse_toxic,
-    "clear_toxics": _parse_target(ClearToxics, "all"),
+    "query": _mapped(Query, _QUERY, "{expect: {transport: websocket}}", alone=True),
+    "idle": _scalar(Idle, _duration, "a duration, e.g. {idle: 11m}"),
+    "wait": _scalar(Wait, _duration, "a duration, e.g. {wait: 30s}"),
+    "cut": _scalar(Cut, _one_of(TARGETS), "a target: websocket, rest or all"),
+    "restore": _scalar(Restore, _one_of(TARGETS), "a target: websocket, rest or all"),
+    "toxic": _mapped(Toxic, _TOXIC, "{target: websocket, type: latency}", then=_toxic_fields),
+    "clear_toxics": _scalar(ClearToxics, _one_of(TARGETS), "", default="all"),
     "fault": _parse_fault,
     "clear_faults": _no_arg(ClearFaults),
-    "backend": _parse_backend,
-    "close_connections": _parse_close_connections,
-    "expect_status": _parse_expect_status,
-    "repeat": _parse_repeat,
+    "backend": _mapped(Backend, _BACKEND, "{action: delete_connection}", then=_backend_fields),
+    "close_connections": _mapped(
+        CloseConnections, _CLOSE_CONNECTIONS, "{code: 1001}", alone=True, then=_close_fields
+    ),
+    "expect_status": _mapped(
+        ExpectStatus, _EXPECT_STATUS, "{status: connected, within: 5s}", shorthand="status"
+    ),
+    "repeat": _mapped(Repeat, _REPEAT, "{times: 3, steps: [...]}"),
 }
 
 #: Every step name a scenario may use.
 STEP_KINDS: tuple[str, ...] = tuple(_PARSERS)
-
-
-def _fmt(seconds: float) -> str:
-    return format_duration(seconds)

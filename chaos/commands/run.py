@@ -229,6 +229,8 @@ async def _run(runner: Runner) -> RunResult:
     finally:
         if ticker is not None:
             ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
         for sig in handled:
             loop.remove_signal_handler(sig)
 
@@ -271,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
             print("wschaos run: aborted", file=sys.stderr)
             return 130
         finally:
-            progress.close()
+            progress.close()  # also when the services cannot be reached (a UserError)
         print(render_summary(result))
         try:
             if args.json:

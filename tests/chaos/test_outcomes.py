@@ -106,11 +106,14 @@ def test_classify_answer() -> None:
     )
 
 
-def test_count_duplicates_counts_executions_beyond_one() -> None:
+def test_count_duplicates_counts_executions_beyond_one_per_query() -> None:
     ledger = {"a": 1, "b": 3, "c": 2}
     assert count_duplicates(ledger) == 3
-    assert count_duplicates(ledger, ["a", "b", "missing"]) == 2
     assert count_duplicates({}) == 0
+    # Given the ids sent, executions under any other id are retries under a fresh id.
+    assert count_duplicates(ledger, {"a", "b", "c", "never-executed"}) == 3
+    assert count_duplicates({"a": 1, "retry-of-a": 1}, {"a"}) == 1
+    assert count_duplicates({"a": 2, "x": 2}, {"a"}) == 3
 
 
 def record(outcome: str, transport: str | None = None, expected: str | None = None) -> QueryRecord:

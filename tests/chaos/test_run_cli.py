@@ -68,6 +68,23 @@ def test_bad_gate_or_client_is_exit_2_and_one_line(
     assert not report.exists()
 
 
+def test_a_client_module_that_fails_to_import_is_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    good: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "broken_client.py").write_text("def factory(settings):\n    return (\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    status, out, err = run_cli(capsys, "run", str(good), "--client", "broken_client:factory")
+    assert (status, out) == (2, "")
+    assert err.startswith(
+        "wschaos run: error: --client: 'broken_client:factory': cannot import 'broken_client': "
+        "SyntaxError: "
+    ), err
+    assert err.count("\n") == 1
+
+
 def test_bad_scenario_file_names_file_step_and_key_and_nothing_runs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, good: Path
 ) -> None:

@@ -162,7 +162,7 @@ def test_a_valid_file_becomes_typed_steps_with_their_numbers(tmp_path: Path) -> 
         ),
         (
             "steps: [connect]\nclient: {heartbeat: 30s}",
-            ": client.heartbeat: '30s': unknown client option",
+            ": client.heartbeat: '30s': unknown key (known: heartbeat_interval, pong_timeout",
         ),
         (
             "steps: [connect]\nexpect: {lost: 0}",
@@ -190,6 +190,12 @@ def test_a_valid_file_becomes_typed_steps_with_their_numbers(tmp_path: Path) -> 
         ),
         # bad values and shapes
         ("steps: [idle]", "step 1 (idle): idle: None: needs a duration"),
+        ("steps: [cut]", "step 1 (cut): cut: None: needs a target: websocket, rest or all"),
+        ("steps: [toxic]", "step 1 (toxic): toxic: None: needs a mapping, e.g. {toxic: "),
+        (
+            "steps: [{query: {text: ''}}]",
+            "step 1 (query): text: '': must be a non-empty string",
+        ),
         ("steps: [{connect: now}]", "step 1 (connect): connect: 'now': takes no argument"),
         ("steps: [{cut: websocket, restore: rest}]", "step 1: step: "),
         ("steps: [42]", "step 1: step: 42: must be a step name or a one-key mapping"),
@@ -207,7 +213,7 @@ def test_a_valid_file_becomes_typed_steps_with_their_numbers(tmp_path: Path) -> 
         ),
         (
             "steps: [{toxic: {target: websocket, type: gremlin}}]",
-            "step 1 (toxic): type: 'gremlin': must be one of latency, bandwidth",
+            "step 1 (toxic): type: 'gremlin': must be one of bandwidth, latency, limit_data",
         ),
         (
             "steps: [{toxic: {type: latency}}]",
@@ -225,19 +231,36 @@ def test_a_valid_file_becomes_typed_steps_with_their_numbers(tmp_path: Path) -> 
             "steps: [{toxic: {target: rest, type: slicer, attributes: {average_size: 0}}}]",
             "step 1 (toxic): attributes.average_size: 0: must be >= 1 for slicer",
         ),
+        # faults are checked by the emulator's own fault registry
         (
-            "steps: [{fault: {type: reject_connections, status: 404}}]",
-            "step 1 (fault): status: 404: must be one of 429, 500, 503",
+            "steps: [{fault: {type: meteor}}]",
+            "step 1 (fault): type: 'meteor': must be one of delay_replies, drop_replies, gone",
         ),
         (
-            "steps: [{fault: {type: drop_replies}}]",
-            "step 1 (fault): route: None: required by fault drop_replies",
+            "steps: [{fault: {type: reject_connections, status: 404}}]",
+            "step 1 (fault): reject_connections: status: 404: must be one of",
+        ),
+        (
+            "steps: [{fault: {type: delay_replies, route: finops_query}}]",
+            "step 1 (fault): delay: None: required by fault delay_replies",
+        ),
+        (
+            "steps: [{fault: {type: stall_integrations, delay: soon}}]",
+            "step 1 (fault): stall_integrations: delay: not a duration",
         ),
         (
             "steps: [{fault: {type: gone, route: x}}]",
-            "step 1 (fault): route: 'x': unknown key (known: type, for, connectionId)",
+            "step 1 (fault): gone: unknown parameter 'route'",
+        ),
+        (
+            "steps: [{fault: drop_replies}]",
+            "step 1 (fault): fault: 'drop_replies': needs a mapping",
         ),
         ("steps: [{backend: {action: post}}]", "step 1 (backend): data: None: required"),
+        (
+            "steps: [{backend: {action: delete_connection, data: x}}]",
+            "step 1 (backend): data: 'x': only action post takes data",
+        ),
         (
             "steps: [{backend: {action: reboot}}]",
             "step 1 (backend): action: 'reboot': must be one of delete_connection, post",
@@ -258,7 +281,12 @@ def test_a_valid_file_becomes_typed_steps_with_their_numbers(tmp_path: Path) -> 
             "steps: [{repeat: {times: 0, steps: [connect]}}]",
             "step 1 (repeat): times: 0: must be an integer >= 1",
         ),
-        ("steps: []", ": steps: []: required: a non-empty list of steps"),
+        ("steps: []", ": steps: []: must be a non-empty list of steps"),
+        ("time_scale: 60", ": steps: None: required, e.g. steps: [connect, query]"),
+        (
+            "steps: [{repeat: {times: 2, steps: []}}]",
+            "step 1 (repeat): steps: []: must be a non-empty list of steps",
+        ),
         ("steps: [connect]\ntime_scale: 0", ": time_scale: 0: must be a positive number"),
         (
             "steps: [connect]\nexpect: {success_rate: 1.5}",
