@@ -9,6 +9,9 @@ Metrics (prefix ``wschaos_scenario_``), updated once per finished scenario run:
   ``websocket rest`` and ``outcome`` one of ``answered errored lost``. An answered query carries
   the transport that answered it; an unanswered one carries ``websocket``, the transport every
   query is first sent on.
+- ``wschaos_scenario_duplicated_queries_total{scenario}`` counter: back-end executions beyond one
+  per query (design §9's ``duplicated_queries``). Not in design §10, which has no series for
+  duplicates; without it a dashboard could not show them.
 
 Exports: :func:`write_metrics_file` (Prometheus text format, written atomically),
 :class:`MetricsExporter` (an HTTP ``/metrics`` endpoint on a port, in a thread) and
@@ -82,6 +85,12 @@ class RunMetrics:
             ["scenario", "transport", "outcome"],
             registry=registry,
         )
+        self.duplicated = Counter(
+            "wschaos_scenario_duplicated_queries",
+            "Back-end executions beyond one per query, from the back end's query ledger.",
+            ["scenario"],
+            registry=registry,
+        )
 
     def record(self, result: ScenarioResult) -> None:
         """Count one finished scenario run (queries expected to error are not counted)."""
@@ -91,6 +100,7 @@ class RunMetrics:
             self.runs.labels(scenario=name, outcome=outcome)
         self.runs.labels(scenario=name, outcome=result.outcome).inc()
         self.duration.labels(scenario=name).set(result.duration)
+        self.duplicated.labels(scenario=name).inc(result.figures.duplicated)
         histogram = self.reconnect.labels(scenario=name)
         for seconds in result.figures.reconnect_times:
             histogram.observe(seconds)

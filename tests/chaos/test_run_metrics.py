@@ -26,6 +26,7 @@ def result(name: str, *, passed: bool, reconnects: list[float]) -> ScenarioResul
     ]
     outcome = ScenarioResult(name, "", f"{name}.yaml", 1, 60.0, records=records, duration=1.5)
     outcome.figures = Figures.from_records(records, reconnect_times=reconnects)
+    outcome.figures.duplicated = 0 if passed else 3
     if not passed:
         from chaos.outcomes import Failure
 
@@ -55,6 +56,7 @@ def test_record_counts_runs_durations_reconnects_and_queries() -> None:
     assert value(registry, "wschaos_scenario_runs_total", scenario="cut", outcome="passed") == 1
     assert value(registry, "wschaos_scenario_runs_total", scenario="cut", outcome="failed") == 1
     assert value(registry, "wschaos_scenario_duration_seconds", scenario="cut") == 1.5
+    assert value(registry, "wschaos_scenario_duplicated_queries_total", scenario="cut") == 3
     assert value(registry, "wschaos_scenario_reconnect_seconds_count", scenario="cut") == 2
     assert value(registry, "wschaos_scenario_reconnect_seconds_sum", scenario="cut") == 0.32
     assert (

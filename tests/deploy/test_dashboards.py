@@ -72,13 +72,17 @@ def test_the_dashboard_has_the_panels_operators_watch(
         for match in re.findall(r"histogram_quantile\((0\.\d+)", q.expr)
     }
     assert {"0.5", "0.95", "0.99"} <= quantiles
-    # Query success rate by transport; lost queries; disconnects by reason; live connections.
+    # Query success rate by transport; lost and duplicated queries; disconnects by reason;
+    # live connections.
     assert ("wschaos_scenario_queries_total", "transport") in read
     assert any(
         ("outcome", "=", "lost") in s.matchers
         for q in queries
         for s in q.selectors
         if s.name == "wschaos_scenario_queries_total"
+    )
+    assert any(
+        s.name == "wschaos_scenario_duplicated_queries_total" for q in queries for s in q.selectors
     )
     assert ("wschaos_gateway_disconnects_total", "reason") in read
     assert any(s.name == "wschaos_gateway_connections" for q in queries for s in q.selectors)
