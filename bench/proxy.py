@@ -30,11 +30,9 @@ import argparse
 import asyncio
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]  # run as a script: keep bench/ from shadowing installed modules
@@ -43,29 +41,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from chaos.proxies import ToxiproxyClient
+from chaos.testing import LoopThread  # servers on their own loops, off the measuring one
 from chaos.toxiproxy import EmbeddedToxiproxy
-
-T = TypeVar("T")
 
 SMALL = b"x" * 64
 LARGE = b"y" * 16 * 1024
-
-
-class LoopThread:
-    """An event loop in a daemon thread, to run servers off the measuring loop."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` on the thread's loop and wait (30 s at most) for its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 async def echo_handler(websocket: ServerConnection) -> None:

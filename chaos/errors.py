@@ -1,11 +1,23 @@
 """Exceptions of the ``chaos`` package.
 
-Tree::
+Tree (classes defined elsewhere are named with their module)::
 
     ChaosError
-    ├── UserError            bad input: config, scenario file, option, gate (CLI exit 2)
-    │   └── ScenarioError    a scenario file that does not validate
-    └── ToxiproxyError       the Toxiproxy HTTP API answered with an error
+    ├── UserError                   bad input: config, scenario file, option, gate (CLI exit 2)
+    │   └── ScenarioError           a scenario file that does not validate
+    ├── ToxiproxyError              the Toxiproxy HTTP API answered with an error (status 0:
+    │                               unreachable), as :mod:`chaos.proxies` calls it
+    ├── control.ControlError        the emulator's control API answered with an error
+    ├── runner.StepFailed           a scenario step's expectation was not met (ends that run)
+    ├── testing.ScenarioFailed      a scenario run from a test did not pass (also an
+    │                               AssertionError, so pytest reports it as a failed assertion)
+    ├── toxiproxy.ApiError          the embedded server's API errors, one class per Toxiproxy
+    │                               sentinel (tree in :mod:`chaos.toxiproxy.errors`)
+    ├── toxiproxy.gojson.GoJSONError    a body Go's JSON decoder rejects (becomes an ApiError)
+    └── toxiproxy.addr.AddressError     an address Go's resolver rejects (becomes an ApiError)
+
+Not errors, and so outside the tree: ``chaos.toxiproxy.stub.Interrupted`` tells a toxic that the
+API interrupted its stage.
 """
 
 from __future__ import annotations

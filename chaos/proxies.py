@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ __all__ = [
     "RunProxies",
     "Toxic",
     "ToxiproxyClient",
+    "listen_host_for",
+    "normalize_url",
     "url_from_env",
 ]
 
@@ -50,12 +53,39 @@ ALL = "all"
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 
+def normalize_url(value: str) -> str:
+    """A Toxiproxy API address as a URL: ``http://`` added when it has no scheme (Toxiproxy's
+    own CLI accepts ``host:port``)."""
+    return value if "://" in value else f"http://{value}"
+
+
 def url_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     """The Toxiproxy URL from ``TOXIPROXY_URL`` (``http://`` added when missing), or ``None``."""
     value = (os.environ if environ is None else environ).get(TOXIPROXY_URL_ENV, "").strip()
-    if not value:
-        return None
-    return value if "://" in value else f"http://{value}"
+    return normalize_url(value) if value else None
+
+
+def listen_host_for(api_host: str) -> str:
+    """Where a Toxiproxy whose API is reached at ``api_host`` should open a run's proxies.
+
+    A Toxiproxy on this machine (a loopback address, ``localhost``) listens on that loopback
+    address; one reached by another address or a name (a container) on every interface, so the
+    client under test can dial the proxies where it reaches the API.
+    """
+    if api_host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(api_host.strip("[]"))
+    except ValueError:
+        return "0.0.0.0"  # a name: a service in another container
+    return str(address) if address.is_loopback else "0.0.0.0"
+
+
+def _host_port(host: str, port: int | str) -> str:
+    """``host:port``, an IPv6 host in brackets (once)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -356,9 +386,7 @@ class RunProxies:
             raise ValueError(f"unknown proxy target {target!r} (expected one of {known}, or all)")
 
     def _listen_address(self, target: str) -> str:
-        host = self.listen_host
-        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        return f"{host}:{self.listen_ports.get(target, 0)}"
+        return _host_port(self.listen_host, self.listen_ports.get(target, 0))
 
     async def create(self) -> dict[str, str]:
         """Create every proxy (replacing a leftover of the same name).
@@ -392,9 +420,7 @@ class RunProxies:
             host = self.dial_host
         elif host in _WILDCARD_HOSTS:
             host = "127.0.0.1"
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{host}:{port}"
+        return _host_port(host, port)
 
     def proxy(self, target: str) -> Proxy:
         """The proxy of ``target`` as last reported by the server."""

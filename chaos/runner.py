@@ -99,7 +99,7 @@ LOST_GRACE = 2.0
 STEP_GRACE = 5.0
 
 
-class StepFailed(Exception):
+class StepFailed(ChaosError):
     """Ends a scenario run at the step whose expectation was not met."""
 
     def __init__(self, failure: Failure) -> None:

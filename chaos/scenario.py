@@ -29,9 +29,11 @@ from typing import Any, ClassVar
 
 import yaml
 
+from chaos.adapter import STATES
 from chaos.errors import ScenarioError
 from chaos.gates import Gate, parse_expect
 from chaos.toxiproxy.toxics import REGISTRY as _TOXICS
+from emulator.frames import MAX_REASON_BYTES, SENDABLE_CODES, CloseCode, default_reason, is_sendable
 from emulator.timing import format_duration, parse_duration
 
 __all__ = [
@@ -65,8 +67,8 @@ __all__ = [
     "parse",
 ]
 
-#: Client states an ``expect_status`` step may name (design §7).
-STATUSES: tuple[str, ...] = ("connected", "connecting", "reconnecting", "disconnected", "failed")
+#: Client states an ``expect_status`` step may name (design §7): what adapters report.
+STATUSES: tuple[str, ...] = STATES
 #: Transports a query may be expected to end on; ``error`` expects a clear exception.
 TRANSPORTS: tuple[str, ...] = ("websocket", "rest", "error")
 #: Proxy targets of ``cut``, ``restore``, ``toxic`` and ``clear_toxics``.
@@ -82,9 +84,6 @@ DEFAULT_STATUS_WITHIN = 5.0
 #: Query text when a step gives none.
 DEFAULT_QUERY_TEXT = "EC2 spend last month"
 
-#: Close codes a server may send (RFC 6455 §7.4.1): 1004-1006 and 1015 never go on the wire,
-#: 1016-2999 are reserved for the protocol, 3000-4999 belong to applications.
-_SENDABLE_CODES = frozenset({*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -287,8 +286,8 @@ class CloseConnections(Step):
     """The gateway closes every connection: with ``code``/``reason``, or ``abrupt`` (no frame)."""
 
     kind: ClassVar[str] = "close_connections"
-    code: int = 1001
-    reason: str = "Going away"
+    code: int = int(CloseCode.GOING_AWAY)
+    reason: str = default_reason(CloseCode.GOING_AWAY)
     abrupt: bool = False
 
     def describe(self) -> str:
@@ -594,13 +593,10 @@ _line = _is(
 )
 _time_scale = _is(lambda v: _number(v) and v > 0, "must be a positive number", float)
 _fraction = _is(lambda v: _number(v) and 0 <= v <= 1, "must be a number from 0 to 1", float)
-_close_code = _is(
-    lambda v: _integer(v) and v in _SENDABLE_CODES,
-    "must be a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
-)
+_close_code = _is(is_sendable, f"must be a close code a server may send ({SENDABLE_CODES})")
 _close_reason = _is(
-    lambda v: isinstance(v, str) and len(v.encode()) <= 123,
-    "must be a string of at most 123 bytes (RFC 6455 §5.5)",
+    lambda v: isinstance(v, str) and len(v.encode()) <= MAX_REASON_BYTES,
+    f"must be a string of at most {MAX_REASON_BYTES} bytes (RFC 6455 §5.5)",
 )
 _toxic_name = _is(
     lambda v: isinstance(v, str) and v and "/" not in v, "must be a non-empty string without '/'"
@@ -684,7 +680,7 @@ _BACKEND: Mapping[str, _Key] = {
     "connectionId": _Key(_text),
 }
 _CLOSE_CONNECTIONS: Mapping[str, _Key] = {
-    "code": _Key(_close_code, default=1001),
+    "code": _Key(_close_code, default=int(CloseCode.GOING_AWAY)),
     "reason": _Key(_close_reason),
     "abrupt": _Key(_flag, default=False),
 }
@@ -813,7 +809,7 @@ def _close_fields(
             key, written[key], "an abrupt close sends no close frame, so no code/reason"
         )
     if values["reason"] is None:
-        values["reason"] = "Going away" if values["code"] == 1001 else ""
+        values["reason"] = default_reason(values["code"])  # what the gateway sends by default
     return values
 
 

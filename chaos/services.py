@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,13 @@ from prometheus_client import CollectorRegistry
 
 from chaos.control import ControlError, EmulatorControl
 from chaos.errors import ChaosError, UserError
-from chaos.proxies import RunProxies, ToxiproxyClient
+from chaos.proxies import (
+    TOXIPROXY_URL_ENV,
+    RunProxies,
+    ToxiproxyClient,
+    listen_host_for,
+    normalize_url,
+)
 from chaos.toxiproxy import EmbeddedToxiproxy
 from emulator import EmulatorServer
 from emulator.config import ApiConfig
@@ -174,19 +179,17 @@ class Services:
             self._toxiproxy = embedded
             api_url = embedded.url
         else:
-            api_url = (
-                self.toxiproxy_url
-                if "://" in self.toxiproxy_url
-                else f"http://{self.toxiproxy_url}"
-            )
+            api_url = normalize_url(self.toxiproxy_url)
             parts = urlsplit(api_url)
             if not parts.hostname or parts.scheme not in ("http", "https"):
-                raise UserError(f"TOXIPROXY_URL: {self.toxiproxy_url!r}: expected http://HOST:PORT")
+                raise UserError(
+                    f"{TOXIPROXY_URL_ENV}: {self.toxiproxy_url!r}: expected http://HOST:PORT"
+                )
             # The client under test reaches the per-run proxies where the Toxiproxy API lives:
             # on that loopback address, or, for a Toxiproxy elsewhere (a container), on every
             # interface it has.
             self.proxy_host = parts.hostname
-            self.listen_host = _listen_host(parts.hostname)
+            self.listen_host = listen_host_for(parts.hostname)
         self._session = await self._stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CONTROL_TIMEOUT))
         )
@@ -201,7 +204,7 @@ class Services:
         try:
             await client.version()
         except ChaosError as exc:
-            where = "TOXIPROXY_URL" if self.toxiproxy_url else "toxiproxy"
+            where = TOXIPROXY_URL_ENV if self.toxiproxy_url else "toxiproxy"
             raise UserError(f"{where}: {api_url!r}: {exc}") from exc
 
     def _use_running_emulator(self, url: str) -> None:
@@ -248,14 +251,3 @@ class Services:
         finally:
             with contextlib.suppress(ChaosError, aiohttp.ClientError, OSError):
                 await proxies.destroy()
-
-
-def _listen_host(host: str) -> str:
-    """Where a Toxiproxy reached at ``host`` should open the run's proxies."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return "0.0.0.0"  # a name: a service in another container
-    return str(address) if address.is_loopback else "0.0.0.0"

@@ -15,9 +15,15 @@ from typing import Any
 from aiohttp import web
 
 from emulator.config import PATCHABLE_KEYS, ApiConfig
-from emulator.exceptions import ConfigError
+from emulator.exceptions import ConfigError, EmulatorError
 from emulator.faults import Fault, FaultError, parse_fault
-from emulator.frames import REASONS, CloseCode
+from emulator.frames import (
+    MAX_REASON_BYTES,
+    SENDABLE_CODES,
+    CloseCode,
+    default_reason,
+    is_sendable,
+)
 from emulator.management import perform
 from emulator.models import ConnectionState
 from emulator.sample.ledger import ledger_for
@@ -27,11 +33,8 @@ __all__ = ["PREFIX", "ControlError", "add_control_routes", "control_middleware"]
 
 PREFIX = "/_wschaos"
 
-#: Close codes a client may be sent (RFC 6455 §7.4): 1005, 1006 and 1015 never go on the wire.
-_SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
 
-
-class ControlError(Exception):
+class ControlError(EmulatorError):
     """A bad control request: answered with ``status`` and ``{"message": message}``."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -100,18 +103,15 @@ def _close_params(data: Mapping[str, Any]) -> tuple[int, str, bool]:
             400, f"{key}: {data[key]!r}: an abrupt close sends no close frame, so no code/reason"
         )
     code = data.get("code", CloseCode.GOING_AWAY)
-    if (
-        isinstance(code, bool)
-        or not isinstance(code, int)
-        or not (code in _SENDABLE or 3000 <= code <= 4999)
-    ):
+    if not is_sendable(code):
         raise ControlError(
-            400,
-            f"code: {code!r}: not a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
+            400, f"code: {code!r}: not a close code a server may send ({SENDABLE_CODES})"
         )
-    reason = data.get("reason", REASONS.get(code, ""))  # type: ignore[call-overload]
-    if not isinstance(reason, str) or len(reason.encode("utf-8")) > 123:
-        raise ControlError(400, f"reason: {reason!r}: must be a string of at most 123 bytes")
+    reason = data.get("reason", default_reason(code))
+    if not isinstance(reason, str) or len(reason.encode("utf-8")) > MAX_REASON_BYTES:
+        raise ControlError(
+            400, f"reason: {reason!r}: must be a string of at most {MAX_REASON_BYTES} bytes"
+        )
     return code, reason, abrupt
 
 

@@ -25,7 +25,8 @@ __all__ = ["Resume", "start_eager"]
 
 T = TypeVar("T")
 
-log = logging.getLogger("emulator.gateway")
+# The gateway's own work fails here: reported under its logger.
+logger = logging.getLogger("emulator.gateway")
 
 _EAGER = sys.version_info >= (3, 12)
 
@@ -81,5 +82,5 @@ def start_eager(
 def _consume(task: asyncio.Task[Any]) -> bool:
     """Mark a finished task's outcome as seen; exceptions are logged like a failed task's."""
     if not task.cancelled() and task.exception() is not None:
-        log.error("gateway work failed", exc_info=task.exception())
+        logger.error("gateway work failed", exc_info=task.exception())
     return True

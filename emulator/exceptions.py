@@ -1,10 +1,12 @@
 """Exceptions of the ``emulator`` package, and the AWS errors the gateway answers with.
 
-Tree::
+Tree (classes defined elsewhere are named with their module)::
 
     EmulatorError
     ├── ConfigError                 a bad API config: names the file, key and value
     ├── HandlerError                a ``module:function`` handler that cannot be loaded
+    ├── faults.FaultError           a gateway fault that does not validate (also a ValueError)
+    ├── control.ControlError        a bad /_wschaos control request: its status and message
     ├── IntegrationError            an integration raised or returned garbage (502 / error frame)
     │   └── IntegrationTimeout      an integration ran past ``integration_timeout``
     └── ApiGatewayError             an error of the @connections API, in AWS's shape

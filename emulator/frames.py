@@ -14,7 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["REASONS", "CloseCode", "FrameScanner", "Violation"]
+__all__ = [
+    "MAX_REASON_BYTES",
+    "REASONS",
+    "SENDABLE_CODES",
+    "CloseCode",
+    "FrameScanner",
+    "Violation",
+    "default_reason",
+    "is_sendable",
+]
 
 
 class CloseCode(IntEnum):
@@ -31,12 +40,33 @@ class CloseCode(IntEnum):
 
 
 #: Reason texts the gateway sends with its close codes.
-REASONS = {
+REASONS: dict[int, str] = {
     CloseCode.NORMAL_CLOSURE: "Connection Closed Normally",
     CloseCode.GOING_AWAY: "Going away",
     CloseCode.UNSUPPORTED_DATA: "Binary frames are not supported",
     CloseCode.MESSAGE_TOO_BIG: "Message too big",
 }
+
+#: Close codes a server may send, as users read them (RFC 6455 §7.4.1): 1004-1006 and 1015 never
+#: go on the wire, 1016-2999 are reserved for the protocol, 3000-4999 belong to applications.
+SENDABLE_CODES = "1000-1003, 1007-1014, 3000-4999"
+#: The longest close reason in UTF-8 bytes: a close frame's payload is at most 125 bytes, two of
+#: them the code (RFC 6455 §5.5).
+MAX_REASON_BYTES = 123
+
+
+def is_sendable(code: object) -> bool:
+    """True when ``code`` is an int a server may send in a close frame (:data:`SENDABLE_CODES`)."""
+    if isinstance(code, bool) or not isinstance(code, int):
+        return False
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def default_reason(code: int) -> str:
+    """The reason the gateway sends with ``code`` when none is given: its own text for the codes
+    it uses (:data:`REASONS`), else empty."""
+    return REASONS.get(code, "")
+
 
 _OP_CONTINUATION = 0x0
 _OP_TEXT = 0x1

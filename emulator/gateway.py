@@ -54,7 +54,7 @@ from emulator.timing import TimeScale
 
 __all__ = ["Gateway", "Handshake", "HandshakeRequest"]
 
-log = logging.getLogger("emulator.gateway")
+logger = logging.getLogger(__name__)
 
 #: Messages of one connection running at once before its socket stops being read: small enough
 #: to bound a flood's memory, large enough to cost pipelining nothing measurable (see bench/).
@@ -197,7 +197,7 @@ class Gateway:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # A bug, not a handler failure (those are IntegrationErrors, recorded): say it loudly.
-            log.error("gateway task failed", exc_info=task.exception())
+            logger.error("gateway task failed", exc_info=task.exception())
 
     # -- connections -------------------------------------------------------------------------------
 
@@ -475,7 +475,7 @@ class Gateway:
     def _record(self, exc: IntegrationError) -> None:
         """Keep an integration failure for tests (:attr:`handler_errors`) and log it."""
         self.handler_errors.append(exc)
-        log.warning(
+        logger.warning(
             "%s", exc, exc_info=exc.__cause__ if not isinstance(exc, IntegrationTimeout) else None
         )
 

@@ -28,7 +28,7 @@ from emulator.websocket import GATEWAY
 
 __all__ = ["RestRoute", "compile_routes", "match_route", "rest_handler"]
 
-log = logging.getLogger("emulator.rest")
+logger = logging.getLogger(__name__)
 
 # Framing is the server's business: a proxy result's own values would contradict the body sent.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -195,7 +195,7 @@ async def rest_handler(request: web.Request) -> web.Response:
         return _message(504, "Endpoint request timed out")
     except IntegrationError as exc:
         gateway.handler_errors.append(exc)
-        log.warning("%s", exc, exc_info=exc.__cause__)
+        logger.warning("%s", exc, exc_info=exc.__cause__)
         return _message(502, "Internal server error")
     response = _response(result)
     if response is None:

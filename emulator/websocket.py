@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -40,7 +39,6 @@ __all__ = [
     "websocket_handler",
 ]
 
-log = logging.getLogger("emulator.websocket")
 
 #: The app's gateway.
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

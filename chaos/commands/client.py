@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
+from chaos.commands._argtypes import positive_float
 from chaos.errors import UserError
 
 __all__ = ["register", "run"]
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--time-scale",
         metavar="N",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="divide the client's durations by N, as the emulator's --time-scale (default 1)",
     )

@@ -13,19 +13,10 @@ import sys
 import threading
 from typing import Any
 
+from chaos.commands._argtypes import port, positive_float
 from chaos.errors import UserError
 
 __all__ = ["register", "run"]
-
-
-def _time_scale(value: str) -> float:
-    try:
-        factor = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not factor > 0 or factor == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {value!r}")
-    return factor
 
 
 def register(subparsers: Any) -> None:
@@ -39,13 +30,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--config", metavar="FILE", help="API config (YAML)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=3001, help="WebSocket, @connections and control port (3001)"
+        "--port",
+        type=port,
+        default=3001,
+        metavar="PORT",
+        help="WebSocket, @connections and control port (default 3001)",
     )
-    parser.add_argument("--rest-port", type=int, default=3000, help="REST API port (3000)")
+    parser.add_argument(
+        "--rest-port", type=port, default=3000, metavar="PORT", help="REST API port (default 3000)"
+    )
     parser.add_argument("--stage", help="stage name (overrides the config's)")
     parser.add_argument(
         "--time-scale",
-        type=_time_scale,
+        type=positive_float,
         default=1.0,
         metavar="N",
         help="divide every configured duration by N (default 1)",
@@ -66,9 +63,6 @@ def run(args: argparse.Namespace) -> int:
             config = config.with_overrides({"stage": args.stage}, source="--stage")
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    for option, port in (("--port", args.port), ("--rest-port", args.rest_port)):
-        if not 0 <= port <= 65535:
-            raise UserError(f"{option}: {port}: not a port number")
     if args.port == args.rest_port != 0:
         raise UserError(f"--rest-port: {args.rest_port}: the same port as --port")
     server = EmulatorServer(

@@ -24,11 +24,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from chaos.adapter import DEFAULT_CLIENT, load_factory
+from chaos.commands._argtypes import non_negative_int, port, positive_float
 from chaos.errors import UserError
 from chaos.gates import GATE_NAMES, parse_gate
 from chaos.metrics import MetricsExporter, push_metrics, write_metrics_file
 from chaos.outcomes import RunResult
 from chaos.progress import TerminalProgress
+from chaos.proxies import TOXIPROXY_URL_ENV
 from chaos.report import render_summary, write_json, write_junit
 from chaos.runner import RunConfig, Runner
 from chaos.scenario import Scenario, load_all
@@ -54,7 +56,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--time-scale",
-        type=_positive_float,
+        type=positive_float,
         default=60.0,
         metavar="N",
         help="divide configured durations by N (default 60; a scenario may set its own)",
@@ -62,7 +64,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed client jitter and toxicity")
     parser.add_argument(
         "--repeat",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=1,
         metavar="N",
         help="passes over the scenarios (default 1; 0 = until stopped)",
@@ -71,7 +73,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the JSON report (wschaos.run/1)")
     parser.add_argument("--metrics-file", metavar="FILE", help="write metrics (Prometheus text)")
     parser.add_argument(
-        "--metrics-port", type=_port, metavar="PORT", help="serve /metrics while running"
+        "--metrics-port", type=port, metavar="PORT", help="serve /metrics while running"
     )
     parser.add_argument(
         "--metrics-host",
@@ -92,7 +94,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--emulator-rest-port",
-        type=_port,
+        type=port,
         metavar="PORT",
         help="that emulator's REST port (default 3000)",
     )
@@ -103,36 +105,6 @@ def register(subparsers: Any) -> None:
     verbosity.add_argument("-v", "--verbose", action="store_true", help="print every step")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.set_defaults(func=run)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be 0 or more")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: a port is 0-65535")
-    return value
 
 
 def load_scenarios(paths: list[str]) -> list[Scenario]:
@@ -158,7 +130,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         _check_output(args.metrics_file, "--metrics-file")
     factory = load_factory(args.client)
     scenarios = load_scenarios(args.paths)
-    toxiproxy_url = os.environ.get("TOXIPROXY_URL") or None
+    toxiproxy_url = os.environ.get(TOXIPROXY_URL_ENV) or None
     return RunConfig(
         scenarios=scenarios,
         factory=factory,

@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import Any
 
+from chaos.commands._argtypes import port
 from chaos.errors import UserError
 
 __all__ = ["register", "run"]
@@ -27,7 +28,7 @@ def register(subparsers: Any) -> None:
         "interrupted. Clients of Toxiproxy's API, such as toxiproxy-python, drive it unchanged.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8474, help="API port (default 8474)")
+    parser.add_argument("--port", type=port, default=8474, help="API port (default 8474)")
     parser.add_argument(
         "--populate",
         metavar="FILE",
@@ -41,8 +42,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server, print the ready line, serve until SIGINT or SIGTERM."""
-    if not 0 <= args.port <= 65535:
-        raise UserError(f"--port: {args.port}: not a port number")
     populate: bytes | None = None
     if args.populate is not None:
         try:

@@ -76,8 +76,7 @@ class Proxies:
         Raises:
             ToxiproxyError: the API refused or could not be reached; nothing is left behind.
         """
-        from chaos.proxies import RunProxies, ToxiproxyClient
-        from chaos.services import _listen_host
+        from chaos.proxies import RunProxies, ToxiproxyClient, listen_host_for
 
         upstream = upstream_host or urlsplit(server.http_url).hostname
         dial = urlsplit(toxiproxy_url).hostname or "127.0.0.1"
@@ -87,8 +86,8 @@ class Proxies:
             prefix,
             {"websocket": f"{upstream}:{server.port}", "rest": f"{upstream}:{server.rest_port}"},
             # A Toxiproxy elsewhere (a container) must listen where this process reaches it;
-            # the same rule as `wschaos run` (chaos.services).
-            listen_host=_listen_host(dial),
+            # the same rule as `wschaos run` (chaos.proxies.listen_host_for).
+            listen_host=listen_host_for(dial),
             dial_host=dial,
         )
         try:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chaos.errors import ChaosError
 from chaos.testing.emulators import Emulator, EmulatorPool
 from chaos.testing.settings import ENDPOINT_ENV
 
@@ -37,7 +38,7 @@ def scenario_name(test_name: str) -> str:
     return slug[:_NAME_CHARS]
 
 
-class ScenarioFailed(AssertionError):
+class ScenarioFailed(ChaosError, AssertionError):
     """A scenario run did not pass; the message lists every unmet expectation.
 
     Attributes:

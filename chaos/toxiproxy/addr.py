@@ -16,6 +16,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from chaos.errors import ChaosError
+
 __all__ = [
     "AddressError",
     "ResolvedAddress",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class AddressError(Exception):
+class AddressError(ChaosError):
     """An address Go's resolver rejects; ``str(exc)`` is Go's text (without the ``listen tcp:``
     prefix, which :func:`bind_listener` adds)."""
 

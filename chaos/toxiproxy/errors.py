@@ -1,6 +1,6 @@
 """Toxiproxy's API errors: one small class per ``api.go`` sentinel, each with its HTTP status.
 
-Tree::
+Tree (:class:`ApiError` is a :class:`chaos.errors.ChaosError`)::
 
     ApiError(message, status)         rendered as {"error": message, "status": status}
     ├── ProxyNotFound         404     "proxy not found"
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaos.errors import ChaosError
 from chaos.toxiproxy.gojson import GoJSONError, join_object, quote, scan
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class ApiError(Exception):
+class ApiError(ChaosError):
     """An error the API answers with ``status`` and ``{"error": message, "status": status}``.
 
     Subclasses fix ``message`` and ``status`` as class attributes and take no arguments.

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.errors import ChaosError
+
 __all__ = [
     "GoField",
     "GoJSONError",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-class GoJSONError(Exception):
+class GoJSONError(ChaosError):
     """A body Go's decoder rejects; ``str(exc)`` is Go's error text."""
 
 

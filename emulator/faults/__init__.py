@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from emulator.exceptions import EmulatorError
 from emulator.timing import TimeScale, format_duration, parse_duration
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-class FaultError(ValueError):
+class FaultError(EmulatorError, ValueError):
     """A fault request that does not validate; the message names the parameter and value."""
 
 

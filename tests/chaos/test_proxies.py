@@ -10,7 +10,14 @@ import pytest
 from aiohttp import web
 
 from chaos.errors import ToxiproxyError
-from chaos.proxies import Proxy, RunProxies, Toxic, ToxiproxyClient, url_from_env
+from chaos.proxies import (
+    Proxy,
+    RunProxies,
+    Toxic,
+    ToxiproxyClient,
+    listen_host_for,
+    url_from_env,
+)
 from chaos.toxiproxy import EmbeddedToxiproxy
 
 
@@ -180,6 +187,21 @@ def test_url_from_env() -> None:
     assert url_from_env({"TOXIPROXY_URL": " "}) is None
     assert url_from_env({"TOXIPROXY_URL": "localhost:8474"}) == "http://localhost:8474"
     assert url_from_env({"TOXIPROXY_URL": "http://tp:8474"}) == "http://tp:8474"
+
+
+@pytest.mark.parametrize(
+    ("api_host", "listen"),
+    [
+        ("localhost", "127.0.0.1"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("127.0.0.2", "127.0.0.2"),
+        ("[::1]", "::1"),
+        ("toxiproxy", "0.0.0.0"),  # a service name: another container
+        ("192.0.2.7", "0.0.0.0"),
+    ],
+)
+def test_proxies_listen_where_the_api_is_reached(api_host: str, listen: str) -> None:
+    assert listen_host_for(api_host) == listen
 
 
 # --- RunProxies -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chaos.errors import ScenarioError, UserError
 from chaos.scenario import (
@@ -29,6 +30,7 @@ from chaos.scenario import (
     iter_steps,
     load,
     load_all,
+    parse,
 )
 
 FULL = """\
@@ -362,3 +364,19 @@ def test_the_first_bad_file_stops_loading(tmp_path: Path) -> None:
 
     with pytest.raises(ScenarioError, match=r"b\.yaml: step 1 \(idle\): idle: 'long'"):
         load_all([tmp_path])
+
+
+@pytest.mark.parametrize(
+    ("given", "body"),
+    [
+        ("{}", {"code": 1001, "reason": "Going away"}),
+        ("{code: 1000}", {"code": 1000, "reason": "Connection Closed Normally"}),
+        ("{code: 4000}", {"code": 4000, "reason": ""}),
+        ("{code: 4000, reason: deploy}", {"code": 4000, "reason": "deploy"}),
+    ],
+)
+def test_close_connections_sends_the_gateways_default_reasons(given: str, body: dict) -> None:
+    # The same defaults as the control API's (emulator.frames.default_reason).
+    document = {"name": "close", "steps": [{"close_connections": yaml.safe_load(given)}]}
+    [step] = parse(document, "<close>").steps
+    assert step.body() == body

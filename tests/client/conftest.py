@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
+from chaos.control import EmulatorControl
 from client import ConnectionState, ResilientWebSocketClient, StatusChange
 from emulator import EmulatorServer
 
@@ -27,61 +28,54 @@ SOON = 5.0
 
 
 class Control:
-    """The emulator's control API (design §5) and its @connections API, over aiohttp."""
+    """The emulator's control API (design §5) and its @connections API, for the tests.
+
+    A keyword-argument front of :class:`chaos.control.EmulatorControl` (the runner's client of
+    the same API): any answer that is not 2xx raises :class:`chaos.control.ControlError`.
+    """
 
     def __init__(self, server: EmulatorServer, http: aiohttp.ClientSession) -> None:
         self.server = server
         self.http = http
-        self.base = f"{server.http_url}/_wschaos"
-
-    async def _call(self, method: str, url: str, body: Any = None) -> Any:
-        async with self.http.request(method, url, json=body) as response:
-            text = await response.text()
-            assert response.status < 300, f"{method} {url} -> {response.status}: {text}"
-            return await response.json(content_type=None) if text else None
+        self.api = EmulatorControl(server.http_url, http)
 
     async def connections(self) -> list[dict[str, Any]]:
-        listing = await self._call("GET", f"{self.base}/connections")
-        return listing["connections"] if isinstance(listing, dict) else listing
+        return await self.api.connections()
 
     async def only_connection_id(self) -> str:
         (connection,) = await self.connections()
         return str(connection["connectionId"])
 
     async def close(self, connection_id: str, **body: Any) -> None:
-        await self._call("POST", f"{self.base}/connections/{connection_id}/close", body)
+        await self.api.request("POST", f"connections/{connection_id}/close", body)
 
     async def close_all(self, **body: Any) -> None:
-        await self._call("POST", f"{self.base}/close-all", body)
+        await self.api.close_all(body)
 
     async def fault(self, **body: Any) -> Any:
-        return await self._call("POST", f"{self.base}/faults", body)
+        return await self.api.add_fault(body)
 
     async def clear_faults(self) -> None:
-        await self._call("DELETE", f"{self.base}/faults")
+        await self.api.clear_faults()
 
     async def patch_config(self, **body: Any) -> None:
-        await self._call("PATCH", f"{self.base}/config", body)
+        await self.api.patch_config(body)
 
     async def backend(self, action: str, **body: Any) -> Any:
-        return await self._call("POST", f"{self.base}/backend/{action}", body)
+        return await self.api.backend(action, body)
 
     async def ledger(self) -> dict[str, int]:
         """The sample API's executions per ``query_id``."""
-        return dict((await self._call("GET", f"{self.base}/ledger"))["queries"])
+        return await self.api.ledger()
 
     async def reset(self) -> None:
-        await self._call("POST", f"{self.base}/reset")
+        await self.api.reset()
 
     async def delete_connection(self, connection_id: str) -> None:
         """``DELETE @connections/{id}``, as a back end calls it."""
-        url = f"{self.server.http_url}/{_stage(self.server)}/@connections/{connection_id}"
+        url = f"{self.server.management_url}/@connections/{connection_id}"
         async with self.http.delete(url) as response:
             assert response.status == 204, await response.text()
-
-
-def _stage(server: EmulatorServer) -> str:
-    return server.ws_url.rstrip("/").rsplit("/", 1)[-1]
 
 
 class Recorder:

@@ -109,7 +109,6 @@ async def test_end_of_input_waits_for_the_query_then_exits(emulator, control):
     [
         (["http://127.0.0.1:1/prod"], "URL: 'http://127.0.0.1:1/prod': must be a ws://"),
         (["ws://127.0.0.1:1/prod", "--rest-url", "ftp://x"], "--rest-url: 'ftp://x': must be"),
-        (["ws://127.0.0.1:1/prod", "--time-scale", "-1"], "--time-scale: -1.0: must be > 0"),
     ],
 )
 async def test_bad_options_are_one_line_and_exit_2(args, message):
@@ -119,3 +118,15 @@ async def test_bad_options_are_one_line_and_exit_2(args, message):
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert lines[0].startswith("wschaos client: error: ")
+
+
+def test_a_bad_time_scale_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from chaos.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["client", "ws://127.0.0.1:1/prod", "--time-scale", "-1"])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "wschaos client: error: argument --time-scale: '-1': must be a positive number\n"
+    )

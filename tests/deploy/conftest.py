@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from deploy_support import option
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,16 +53,6 @@ def dashboards() -> dict[str, dict[str, Any]]:
     """Every dashboard JSON under deploy/grafana/dashboards, by file name."""
     folder = ROOT / "deploy" / "grafana" / "dashboards"
     return {path.name: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
-
-
-def option(command: list[str], name: str) -> str | None:
-    """The value of ``--name VALUE``, ``--name=VALUE`` or Go-style ``-name=VALUE``."""
-    for index, arg in enumerate(command):
-        if arg == name and index + 1 < len(command):
-            return command[index + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def listening_ports(services: dict[str, dict[str, Any]], populate: list[dict[str, Any]]) -> dict:

@@ -15,18 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from deploy_support import option
 
 SERVICES = {"emulator", "toxiproxy", "runner", "prometheus", "grafana"}
-
-
-def option(command: list[str], name: str) -> str | None:
-    """The value of ``--name VALUE`` or ``--name=VALUE`` in ``command``."""
-    for index, arg in enumerate(command):
-        if arg == name and index + 1 < len(command):
-            return command[index + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def published(service: dict[str, Any]) -> dict[int, int]:

@@ -7,7 +7,10 @@ is bounded by :data:`SOON` real seconds, generous for a loaded 2-core machine.
 from __future__ import annotations
 
 import asyncio
+import base64
+import inspect
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -72,13 +75,32 @@ async def closed_with(ws: ClientConnection, timeout: float = SOON) -> tuple[int,
 async def eventually(
     check: Callable[[], Any], timeout: float = SOON, interval: float = 0.005
 ) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded); returns it."""
+    """Poll ``check`` (a function or a coroutine function) until it returns something truthy
+    (bounded by ``timeout`` real seconds); returns it."""
     async with asyncio.timeout(timeout):
         while True:
             result = check()
+            if inspect.isawaitable(result):
+                result = await result
             if result:
                 return result
             await asyncio.sleep(interval)
+
+
+async def raw_upgrade(server: EmulatorServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A hand-made WebSocket handshake on the stage path, so the test can write any bytes it
+    likes afterwards (or never answer the gateway): the connection's reader and writer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET /prod HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    async with asyncio.timeout(SOON):
+        head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    return reader, writer
 
 
 async def control(

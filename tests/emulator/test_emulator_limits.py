@@ -4,14 +4,23 @@ other connections (spec §3, §4)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 from collections.abc import Callable
 
 import aiohttp
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, control, eventually, recv, ws_connect
+from emulator_test_support import (
+    SOON,
+    H,
+    api,
+    closed_with,
+    control,
+    eventually,
+    raw_upgrade,
+    recv,
+    ws_connect,
+)
 
 from emulator import EmulatorServer
 from emulator.gateway import MAX_IN_FLIGHT
@@ -81,21 +90,6 @@ async def test_invalid_utf8_only_closes_that_connection(emulator_factory: Factor
             assert (await closed_with(ws))[0] == 1007
         await bystander.send('{"action":"echo"}')
         assert await recv(bystander) == '{"action":"echo"}'
-
-
-async def raw_upgrade(server: EmulatorServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A hand-made handshake, so the test can write any bytes it likes afterwards."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        f"GET /prod HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    async with asyncio.timeout(SOON):
-        head = await reader.readuntil(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 101")
-    return reader, writer
 
 
 async def read_until_closed(reader: asyncio.StreamReader) -> bytes:
@@ -222,9 +216,11 @@ async def test_a_flood_stops_being_read_while_its_messages_are_in_flight(
             _, body = await control(http, server, "GET", "/connections")
             return {c["connectionId"]: c["messagesIn"] for c in body["connections"]}
 
-        async with asyncio.timeout(SOON):
-            while MAX_IN_FLIGHT not in (counts := await messages_in()).values():
-                await asyncio.sleep(0.01)
+        async def flooded_in() -> dict[str, int] | None:
+            counts = await messages_in()
+            return counts if MAX_IN_FLIGHT in counts.values() else None
+
+        counts = await eventually(flooded_in, interval=0.01)
         [flooded] = [cid for cid, n in counts.items() if n == MAX_IN_FLIGHT]
         await bystander.send('{"action":"echo"}')
         assert await recv(bystander) == '{"action":"echo"}'

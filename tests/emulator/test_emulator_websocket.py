@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +18,7 @@ from emulator_test_support import (
     api,
     closed_with,
     eventually,
+    raw_upgrade,
     recv,
     recv_json,
     ws_connect,
@@ -274,15 +273,7 @@ async def test_stop_closes_live_connections_with_1001_and_runs_disconnect(
     server = emulator_factory(api())
     api_id = server.gateway.api_id
     # One client answers the close frame; the other (a raw socket) never reads or answers it.
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        f"GET /prod HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    async with asyncio.timeout(SOON):
-        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    reader, writer = await raw_upgrade(server)
     async with ws_connect(server.ws_url) as ws:
         loop = asyncio.get_running_loop()
         start = loop.time()

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from toxiproxy_support import start_thread_echo
 
 from chaos.toxiproxy import EmbeddedToxiproxy
 
@@ -53,31 +54,6 @@ def test_context_manager_and_busy_port() -> None:
         assert get(first.url + "/proxies") == b"{}"
 
 
-def echo_server() -> tuple[socket.socket, str]:
-    """A blocking echo server thread for synchronous tests."""
-    import threading
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=echo, args=(conn,), daemon=True).start()
-
-    def echo(conn: socket.socket) -> None:
-        with conn:
-            while data := conn.recv(65536):
-                conn.sendall(data)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, f"127.0.0.1:{listener.getsockname()[1]}"
-
-
 def toxic_pattern(seed: int, upstream: str) -> list[bool]:
     """Which of 8 sequential connections got a toxicity-0.5 latency toxic."""
     with EmbeddedToxiproxy(seed=seed) as server:
@@ -101,7 +77,7 @@ def toxic_pattern(seed: int, upstream: str) -> list[bool]:
 
 
 def test_seed_makes_toxicity_draws_reproducible() -> None:
-    listener, upstream = echo_server()
+    listener, upstream = start_thread_echo()
     try:
         first = toxic_pattern(99, upstream)
         assert first == toxic_pattern(99, upstream)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 from typing import Any
 
@@ -67,6 +69,34 @@ async def start_echo() -> tuple[asyncio.Server, str]:
 
     server = await asyncio.start_server(echo, "127.0.0.1", 0)
     return server, f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+def start_thread_echo() -> tuple[socket.socket, str]:
+    """An echo server on blocking sockets in daemon threads, for tests without an event loop
+    (toxiproxy-python, subprocesses). Returns the listener (close it to stop accepting) and its
+    ``127.0.0.1:port``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+            except OSError:  # reset by a toxic or a closing proxy
+                pass
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # the listener was closed
+                return
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"127.0.0.1:{listener.getsockname()[1]}"
 
 
 class Api:
