@@ -24,7 +24,8 @@ from emulator.websocket import GATEWAY, check_aiohttp_support, forbidden, websoc
 
 __all__ = ["GATEWAY", "create_app", "create_rest_app"]
 
-# Request bodies up to this size are read; @connections posts over the message limit get 413.
+# Request bodies up to this size are read (control API, REST routes); @connections posts are
+# read up to the configured message limit instead (see emulator.management).
 _CLIENT_MAX_SIZE = 4 * 1024 * 1024
 
 

@@ -215,12 +215,23 @@ class Gateway:
             c.connection_id for c in self._connections.values() if c.state is ConnectionState.OPEN
         ]
 
-    def set_silent(self, connection_ids: Iterable[str], silent: bool) -> None:
-        """Hold connections half-open (or release them); used by ``silent_disconnect``."""
+    def hold_silent(self, connection_ids: Iterable[str]) -> None:
+        """Hold connections half-open; used by ``silent_disconnect``.
+
+        Holds are counted: a connection stays silent until every hold on it is released, so
+        overlapping faults can end in any order. Ids no longer connected are skipped.
+        """
         for connection_id in connection_ids:
             conn = self._connections.get(connection_id)
             if conn is not None:
-                conn.silent = silent
+                conn.silent_holds += 1
+
+    def release_silent(self, connection_ids: Iterable[str]) -> None:
+        """Release one :meth:`hold_silent` hold on each connection still there."""
+        for connection_id in connection_ids:
+            conn = self._connections.get(connection_id)
+            if conn is not None and conn.silent_holds > 0:
+                conn.silent_holds -= 1
 
     def describe(self, conn: Connection) -> dict[str, Any]:
         """A connection as ``GET /_wschaos/connections`` lists it."""

@@ -87,11 +87,13 @@ async def connections_handler(request: web.Request) -> web.Response:
         return _error(ForbiddenException())
     data = b""
     if method == "POST":
+        # The body limit is the configured message limit (which PATCH /_wschaos/config can move
+        # past the app's client_max_size), so reading stops as soon as the post is too big.
+        limit = gateway.config.limits.message_bytes
         try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:  # past the app's client_max_size
+            data = await request.clone(client_max_size=limit).read()
+        except web.HTTPRequestEntityTooLarge:
             gateway.metrics.management.labels(method, "413").inc()
-            limit = gateway.config.limits.message_bytes
             return _error(
                 PayloadTooLargeException(f"Message size exceeds the limit of {limit} bytes")
             )

@@ -60,7 +60,8 @@ class Connection:
         last_active: loop time of the last data message either way; the idle clock.
         messages_in: client messages received.
         messages_out: messages sent to the client (route responses and posts).
-        silent: the ``silent_disconnect`` fault holds it half-open.
+        silent_holds: how many ``silent_disconnect`` faults hold it half-open; it is silent
+            while any does (see :attr:`silent`).
         channel: the socket, once open.
         close_code: the close code that ended it (sent or received); None while open.
         close_reason: the close reason that ended it.
@@ -76,7 +77,7 @@ class Connection:
     last_active: float = 0.0
     messages_in: int = 0
     messages_out: int = 0
-    silent: bool = False
+    silent_holds: int = 0
     channel: Channel | None = None
     close_code: int | None = None
     close_reason: str = ""
@@ -89,6 +90,11 @@ class Connection:
     def connection_id(self) -> str:
         """The connection's id (``requestContext.connectionId``)."""
         return self.info.connection_id
+
+    @property
+    def silent(self) -> bool:
+        """Whether a ``silent_disconnect`` fault holds the connection half-open."""
+        return self.silent_holds > 0
 
 
 def iso_millis(epoch_ms: int) -> str:

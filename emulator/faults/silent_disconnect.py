@@ -5,7 +5,8 @@ It applies to the given connection, or to every connection open when the fault s
 later ones, so a client that notices can reconnect). While silent, messages and pings from the
 client are ignored (no pong) and nothing is sent to it, though @connections posts still answer
 200 (the gateway believes the connection is fine). Ending the fault restores delivery to those
-connections still open.
+connections still open that no other ``silent_disconnect`` still holds (the gateway counts holds,
+so overlapping faults can end in any order).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class SilentDisconnect(Fault):
                 f"{self.wire_name}: connectionId: {self.connection_id!r}: no such open connection"
             )
         self._targets.update(targets)
-        gateway.set_silent(targets, True)
+        gateway.hold_silent(self._targets)
 
     def deactivate(self, gateway: Any) -> None:
-        gateway.set_silent(self._targets, False)
+        gateway.release_silent(self._targets)

@@ -301,6 +301,44 @@ async def test_silent_disconnect_holds_the_connection_half_open(
         assert await recv_json(ws) == {"action": "pong", "timestamp": 3}
 
 
+@pytest.mark.parametrize("ending", ["deleted", "expired"])
+async def test_overlapping_silent_disconnects_hold_until_the_last_one_ends(
+    emulator: EmulatorServer, http: aiohttp.ClientSession, ending: str
+) -> None:
+    async def post(connection_id: str, data: bytes) -> None:
+        url = f"{emulator.management_url}/@connections/{connection_id}"
+        async with http.post(url, data=data) as response:
+            assert response.status == 200
+
+    async with ws_connect(emulator.ws_url) as held:
+        [held_id] = await open_ids(emulator)
+        async with ws_connect(emulator.ws_url) as freed:
+            [freed_id] = [i for i in await open_ids(emulator, 2) if i != held_id]
+            keep = await add_fault(
+                http, emulator, {"type": "silent_disconnect", "connectionId": held_id}
+            )
+            # Every open connection, ``held`` included, for a while.
+            fault: dict[str, Any] = {"type": "silent_disconnect"}
+            if ending == "expired":
+                fault["for"] = "200ms"
+            brief = await add_fault(http, emulator, fault)
+            if ending == "deleted":
+                assert (await control(http, emulator, "DELETE", f"/faults/{brief}"))[0] == 200
+            else:
+
+                async def expired() -> bool:
+                    _, listed = await control(http, emulator, "GET", "/faults")
+                    return [f["id"] for f in listed["faults"]] == [keep]
+
+                await eventually(expired, interval=0.02)
+            await post(freed_id, b"flows again")
+            assert await recv(freed) == "flows again"
+            await post(held_id, b"never sent")  # decided before the answer: deterministic
+            await control(http, emulator, "DELETE", f"/faults/{keep}")
+            await post(held_id, b"after the last fault")
+            assert await recv(held) == "after the last fault"
+
+
 async def test_gone_for_a_live_connection(
     emulator: EmulatorServer, http: aiohttp.ClientSession
 ) -> None:

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, eventually, recv, ws_connect
+from emulator_test_support import SOON, H, api, closed_with, control, eventually, recv, ws_connect
 
 from emulator import EmulatorServer
 
@@ -89,6 +89,28 @@ async def test_errors_as_aws_sends_them(emulator_factory: Factory) -> None:
         wrong_stage = management(server, f"{server.http_url}/staging")
         with pytest.raises(wrong_stage.exceptions.ForbiddenException):
             await asyncio.to_thread(wrong_stage.get_connection, ConnectionId=connection_id)
+
+
+async def test_post_size_limit_follows_a_patched_message_limit(
+    emulator_factory: Factory, http: aiohttp.ClientSession
+) -> None:
+    server = emulator_factory(api())
+    limit = 5 * 1024 * 1024  # past the app's 4 MiB request body limit
+    patch = {"limits": {"message_bytes": limit}}
+    status, _ = await control(http, server, "PATCH", "/config", patch)
+    assert status == 200
+    async with ws_connect(server.ws_url, max_size=None) as ws:
+        url = f"{server.management_url}/@connections/{await only_connection(server)}"
+        within = b"x" * (4 * 1024 * 1024 + 1)
+        async with http.post(url, data=within) as response:
+            assert response.status == 200, await response.text()
+        assert await recv(ws) == within.decode()
+        async with http.post(url, data=b"y" * (limit + 1)) as response:
+            assert response.status == 413
+            assert response.headers["x-amzn-ErrorType"] == "PayloadTooLargeException"
+            assert await response.json() == {
+                "message": f"Message size exceeds the limit of {limit} bytes"
+            }
 
 
 async def test_ids_arrive_percent_encoded(
