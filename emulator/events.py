@@ -35,8 +35,19 @@ __all__ = [
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _REGION = "us-east-1"
 
-# Headers API Gateway strips from the CONNECT event (it keeps them for the authorizer).
-_HOP_HEADERS = frozenset({"connection", "upgrade"})
+# Client headers left out of the CONNECT event: Connection and Upgrade are stripped (the
+# authorizer still sees them), the others are replaced by API Gateway's own values.
+_NOT_FORWARDED = frozenset(
+    {
+        "connection",
+        "upgrade",
+        "host",
+        "x-forwarded-for",
+        "x-forwarded-port",
+        "x-forwarded-proto",
+        "x-amzn-trace-id",
+    }
+)
 
 _time_cache: tuple[int, str] = (-1, "")
 
@@ -248,13 +259,7 @@ def forwarded_headers(
     """The CONNECT event's headers: the client's (names as sent) without ``Connection`` and
     ``Upgrade``, with ``Host`` and the proxy headers API Gateway adds."""
     out = [("Host", host)]
-    for name, value in raw:
-        lower = name.lower()
-        if lower in _HOP_HEADERS or lower in ("host", "x-forwarded-for", "x-forwarded-port"):
-            continue
-        if lower in ("x-forwarded-proto", "x-amzn-trace-id"):
-            continue
-        out.append((name, value))
+    out += [(name, value) for name, value in raw if name.lower() not in _NOT_FORWARDED]
     out += [
         ("X-Amzn-Trace-Id", trace_id),
         ("X-Forwarded-For", source_ip),

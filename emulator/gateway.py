@@ -322,7 +322,7 @@ class Gateway:
             cause = exc.__cause__ if exc.__cause__ is not None else exc
             verdict = auth.verdict_for_exception(cause)
             if verdict.status != 401:
-                self._record(exc)
+                self.record_failure(exc)
             return verdict
         return auth.verdict_for_result(result, events.method_arn(self.api_id, self.config.stage))
 
@@ -347,14 +347,16 @@ class Gateway:
         try:
             result = await self.invoke(spec, "$connect", event)
         except IntegrationTimeout as exc:
-            self._record(exc)  # UNCERTAIN on AWS (spec §1.1): probably a 504
+            self.record_failure(exc)  # UNCERTAIN on AWS (spec §1.1): probably a 504
             return Handshake(504, message=STATUS_MESSAGES[504])
         except IntegrationError as exc:
-            self._record(exc)
+            self.record_failure(exc)
             return Handshake(502, message=STATUS_MESSAGES[502])
         verdict = connect_verdict(result)
         if verdict.malformed:
-            self._record(IntegrationError(f"{spec} returned a malformed proxy result: {result!r}"))
+            self.record_failure(
+                IntegrationError(f"{spec} returned a malformed proxy result: {result!r}")
+            )
             return Handshake(502, message=STATUS_MESSAGES[502])
         if verdict.status != 101:
             return Handshake(verdict.status)
@@ -452,10 +454,10 @@ class Gateway:
             try:
                 result = await self.invoke(self._routes[route], route, event)
             except IntegrationTimeout as exc:
-                self._record(exc)
+                self.record_failure(exc)
                 text = error_frame("Endpoint request timed out", conn.connection_id, request_id)
             except IntegrationError as exc:
-                self._record(exc)
+                self.record_failure(exc)
                 text = error_frame("Internal server error", conn.connection_id, request_id)
             else:
                 # Only two-way routes (a $default route response) send the handler's body back.
@@ -483,8 +485,9 @@ class Gateway:
             stall=self.faults.stall(route) if self.faults.active else 0.0,
         )
 
-    def _record(self, exc: IntegrationError) -> None:
-        """Keep an integration failure for tests (:attr:`handler_errors`) and log it."""
+    def record_failure(self, exc: IntegrationError) -> None:
+        """Keep an integration failure for tests (:attr:`handler_errors`) and log it (the
+        WebSocket and REST shells alike)."""
         self.handler_errors.append(exc)
         logger.warning(
             "%s", exc, exc_info=exc.__cause__ if not isinstance(exc, IntegrationTimeout) else None
@@ -515,7 +518,8 @@ class Gateway:
     def _reply(
         self, conn: Connection, route: str | None, text: str
     ) -> Coroutine[Any, Any, None] | None:
-        """A route response or error frame: counts as activity, subject to reply faults.
+        """A message to the client (a route response, an error frame, a post): counts as
+        activity, subject to reply faults.
 
         Returns:
             The send to await, or None when nothing is to be sent.
@@ -560,9 +564,7 @@ class Gateway:
         limit = self.config.limits.message_bytes
         if len(data) > limit:
             raise PayloadTooLargeException(f"Message size exceeds the limit of {limit} bytes")
-        conn.messages_out += 1
-        conn.last_active = self.loop.time()
-        send = self._outbound(conn, data.decode("utf-8", "replace"), route)
+        send = self._reply(conn, route, data.decode("utf-8", "replace"))
         return None if send is None else self.spawn(send)
 
     def get_connection(self, connection_id: str) -> dict[str, Any]:
@@ -581,38 +583,40 @@ class Gateway:
 
     # -- closing -----------------------------------------------------------------------------------
 
+    def _start_closing(
+        self, conn: Connection, code: int, reason: str, cause: str
+    ) -> Channel | None:
+        """Mark an open connection as closing with its close details: its channel, to close;
+        None if it was not open (closing twice does nothing)."""
+        if conn.state is not ConnectionState.OPEN:
+            return None
+        conn.state = ConnectionState.CLOSING
+        conn.close_code, conn.close_reason, conn.close_cause = int(code), reason, cause
+        self._resume_reading(conn)  # the client's close frame must be read
+        assert conn.channel is not None
+        return conn.channel
+
     def close(self, conn: Connection, code: int, reason: str, cause: str) -> None:
         """The gateway closes a connection with ``code`` and ``reason``.
 
         Args:
             cause: the disconnect metric's reason label (``idle_timeout``, ``deleted``, …).
         """
-        if conn.state is not ConnectionState.OPEN:
+        channel = self._start_closing(conn, code, reason, cause)
+        if channel is None:
             return
-        conn.state = ConnectionState.CLOSING
-        conn.close_code, conn.close_reason, conn.close_cause = int(code), reason, cause
-        self._resume_reading(conn)  # the client's close frame must be read
-        assert conn.channel is not None
         if conn.silent:
-            conn.channel.abort()  # a half-open client never receives the close frame
+            channel.abort()  # a half-open client never receives the close frame
             return
-        handshake = conn.channel.close(int(code), reason)
+        handshake = channel.close(int(code), reason)
         if handshake is not None:
             self.spawn(handshake)
 
     def abort(self, conn: Connection, cause: str) -> None:
         """Drop a connection's TCP without a close frame (the client sees 1006)."""
-        if conn.state is not ConnectionState.OPEN:
-            return
-        conn.state = ConnectionState.CLOSING
-        conn.close_code, conn.close_reason, conn.close_cause = (
-            CloseCode.ABNORMAL_CLOSURE,
-            "",
-            cause,
-        )
-        self._resume_reading(conn)
-        assert conn.channel is not None
-        conn.channel.abort()
+        channel = self._start_closing(conn, CloseCode.ABNORMAL_CLOSURE, "", cause)
+        if channel is not None:
+            channel.abort()
 
     def closed(self, conn: Connection, code: int, reason: str, cause: str) -> None:
         """The socket is gone. ``code``/``reason``/``cause`` describe a close the gateway did not
@@ -647,7 +651,7 @@ class Gateway:
         try:
             await self.invoke(spec, "$disconnect", event)  # the result is ignored, as on AWS
         except IntegrationError as exc:
-            self._record(exc)
+            self.record_failure(exc)
 
     async def wait_closed(self, connection_ids: Iterable[str], timeout: float) -> None:
         """Wait (at most ``timeout`` real seconds) until these connections are closed."""

@@ -235,7 +235,8 @@ class LambdaRuntime:
             loop=loop,
         )
         pending: Any = None
-        if is_async and stall <= 0:
+        eager = is_async and stall <= 0
+        if eager:
             # Most async handlers answer without waiting: run them at once, and only put a
             # timeout around the rest if they do wait (see emulator.eager).
             coro = handler(event, context)
@@ -248,7 +249,7 @@ class LambdaRuntime:
         scope = asyncio.timeout(budget)
         try:
             async with scope:
-                if is_async and stall <= 0:
+                if eager:
                     return await Resume(coro, pending)
                 if stall > 0:
                     await asyncio.sleep(stall)

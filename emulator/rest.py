@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,8 +26,6 @@ from emulator.ids import new_uuid
 from emulator.websocket import GATEWAY
 
 __all__ = ["RestRoute", "compile_routes", "match_route", "rest_handler"]
-
-logger = logging.getLogger(__name__)
 
 # Framing is the server's business: a proxy result's own values would contradict the body sent.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -191,15 +188,14 @@ async def rest_handler(request: web.Request) -> web.Response:
     try:
         result = await gateway.invoke(route.handler, route.key, event)
     except IntegrationTimeout as exc:
-        gateway.handler_errors.append(exc)
+        gateway.record_failure(exc)
         return _message(504, "Endpoint request timed out")
     except IntegrationError as exc:
-        gateway.handler_errors.append(exc)
-        logger.warning("%s", exc, exc_info=exc.__cause__)
+        gateway.record_failure(exc)
         return _message(502, "Internal server error")
     response = _response(result)
     if response is None:
-        gateway.handler_errors.append(
+        gateway.record_failure(
             IntegrationError(f"{route.handler} returned a malformed proxy result: {result!r}")
         )
         return _message(502, "Internal server error")

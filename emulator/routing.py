@@ -93,11 +93,6 @@ class RouteSelector:
             parts.append("".join(literal))
         return cls(expression, tuple(parts))
 
-    @property
-    def is_static(self) -> bool:
-        """Whether the expression has no variables (every message gets the same key)."""
-        return self._static is not None
-
     def evaluate(self, body: str) -> str | None:
         """The route key the expression gives for a message body.
 

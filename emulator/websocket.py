@@ -27,7 +27,7 @@ from aiohttp import WSMsgType, web, web_protocol
 from aiohttp.client_exceptions import ClientConnectionResetError
 
 from emulator.exceptions import EmulatorError
-from emulator.frames import CloseCode, FrameScanner, Violation
+from emulator.frames import MAX_REASON_BYTES, CloseCode, FrameScanner, Violation
 from emulator.gateway import Gateway, HandshakeRequest
 from emulator.models import Connection
 
@@ -48,9 +48,6 @@ _CORK: int | None = getattr(socket, "TCP_CORK", None)
 
 # Real seconds to wait for the client's close frame after sending ours.
 _CLOSE_TIMEOUT = 5.0
-
-# RFC 6455 §5.5: a control frame carries at most 125 bytes, two of them the close code.
-_MAX_REASON_BYTES = 123
 
 
 def forbidden() -> web.Response:
@@ -236,7 +233,7 @@ class WebSocketChannel:
     async def _close(self, code: int, reason: str) -> None:
         assert self.ws is not None and self._peer_closed is not None
         # A longer reason would make an invalid control frame; cut it on a character boundary.
-        text = reason.encode("utf-8")[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
+        text = reason.encode("utf-8")[:MAX_REASON_BYTES].decode("utf-8", "ignore")
         payload = code.to_bytes(2, "big") + text.encode("utf-8")
         try:
             await self.ws.send_frame(payload, WSMsgType.CLOSE)

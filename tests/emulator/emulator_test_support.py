@@ -87,6 +87,22 @@ async def eventually(
             await asyncio.sleep(interval)
 
 
+async def open_ids(server: EmulatorServer, count: int = 1) -> list[str]:
+    """Wait (bounded by :data:`SOON`) until exactly ``count`` connections are open: their ids,
+    oldest first."""
+    return await eventually(
+        lambda: (
+            (ids := server.call(lambda g: g.open_connection_ids())) and len(ids) == count and ids
+        )
+    )
+
+
+async def only_connection(server: EmulatorServer) -> str:
+    """The id of the one open connection, once it is open."""
+    [connection_id] = await open_ids(server)
+    return connection_id
+
+
 async def raw_upgrade(server: EmulatorServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A hand-made WebSocket handshake on the stage path, so the test can write any bytes it
     likes afterwards (or never answer the gateway): the connection's reader and writer."""

@@ -18,6 +18,7 @@ from emulator_test_support import (
     closed_with,
     control,
     eventually,
+    open_ids,
     recv,
     recv_json,
     ws_connect,
@@ -28,14 +29,6 @@ from emulator import EmulatorServer
 
 Factory = Callable[..., EmulatorServer]
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-async def open_ids(server: EmulatorServer, count: int = 1) -> list[str]:
-    return await eventually(
-        lambda: (
-            (ids := server.call(lambda g: g.open_connection_ids())) and len(ids) == count and ids
-        )
-    )
 
 
 async def test_list_connections(emulator_factory: Factory, http: aiohttp.ClientSession) -> None:

@@ -13,7 +13,17 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, control, eventually, recv, ws_connect
+from emulator_test_support import (
+    SOON,
+    H,
+    api,
+    closed_with,
+    control,
+    eventually,
+    only_connection,
+    recv,
+    ws_connect,
+)
 
 from emulator import EmulatorServer
 
@@ -28,11 +38,6 @@ def management(server: EmulatorServer, endpoint: str | None = None) -> Any:
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-
-
-async def only_connection(server: EmulatorServer) -> str:
-    [connection_id] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
-    return connection_id
 
 
 async def test_post_get_delete(emulator_factory: Factory) -> None:

@@ -8,7 +8,16 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 from emulator_test_handlers import events_of
-from emulator_test_support import H, api, closed_with, control, eventually, recv, ws_connect
+from emulator_test_support import (
+    H,
+    api,
+    closed_with,
+    control,
+    eventually,
+    only_connection,
+    recv,
+    ws_connect,
+)
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
@@ -45,10 +54,6 @@ async def test_scripted_session_exact_counts(
     async def patch(**changes: str) -> None:
         assert (await control(http, server, "PATCH", "/config", changes))[0] == 200
 
-    async def only_id() -> str:
-        [connection_id] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
-        return str(connection_id)
-
     # 1 connect rejected by a fault.
     await control(http, server, "POST", "/faults", {"type": "reject_connections", "status": 503})
     with pytest.raises(InvalidStatus):
@@ -58,7 +63,7 @@ async def test_scripted_session_exact_counts(
 
     # A client that talks, is pushed to, and closes itself.
     async with ws_connect(server.ws_url) as chatty:
-        chatty_id = await only_id()
+        chatty_id = await only_connection(server)
         assert (await scrape(http, server.http_url))[("wschaos_gateway_connections", ())] == 1
         # 3 messages on "echo", 2 that match nothing.
         for _ in range(3):
@@ -96,11 +101,12 @@ async def test_scripted_session_exact_counts(
 
     # One deleted, one closed by a fault, one refused (binary frame).
     async with ws_connect(server.ws_url) as ws:
-        async with http.delete(f"{mgmt}/@connections/{await only_id()}") as r:
+        async with http.delete(f"{mgmt}/@connections/{await only_connection(server)}") as r:
             assert r.status == 204
         await closed_with(ws)
     async with ws_connect(server.ws_url) as ws:
-        await control(http, server, "POST", f"/connections/{await only_id()}/close", {})
+        connection_id = await only_connection(server)
+        await control(http, server, "POST", f"/connections/{connection_id}/close", {})
         await closed_with(ws)
     async with ws_connect(server.ws_url) as ws:
         await ws.send(b"binary")

@@ -14,7 +14,16 @@ from collections.abc import Callable
 
 import aiohttp
 from emulator_test_handlers import events_of
-from emulator_test_support import SOON, H, api, closed_with, eventually, recv, ws_connect
+from emulator_test_support import (
+    SOON,
+    H,
+    api,
+    closed_with,
+    eventually,
+    only_connection,
+    recv,
+    ws_connect,
+)
 
 from emulator import EmulatorServer
 from emulator.events import ClientInfo
@@ -81,7 +90,7 @@ async def test_outbound_posts_reset_the_idle_timer(
     loop = asyncio.get_running_loop()
     async with ws_connect(server.ws_url) as ws:
         start = loop.time()
-        [conn] = await eventually(lambda: server.call(lambda g: g.open_connection_ids()))
+        conn = await only_connection(server)
         url = f"{server.management_url}/@connections/{conn}"
         i, last = 0, start
         while last - start < 1.0:  # twice the idle timeout, pushes from the back end only
