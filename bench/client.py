@@ -34,6 +34,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 from websockets.asyncio.client import ClientConnection, connect
 
+from chaos.control import EmulatorControl
 from client import ConnectionState, ResilientWebSocketClient, StatusChange
 from emulator import EmulatorServer
 
@@ -101,17 +102,16 @@ async def reconnects(
     unsubscribe = client.subscribe(changes.put_nowait)
     fresh, after_loss, after_close = [], [], []
     async with aiohttp.ClientSession() as http:
+        control = EmulatorControl(http_url, http)
         for _ in range(count):
             await client.ensure_connection()
-            async with http.get(f"{http_url}/_wschaos/connections") as response:
-                (connection,) = (await response.json())["connections"]
+            (connection,) = await control.connections()
             fresh.append(await fresh_connect(ws_url))  # listed first: it is not the client's
             while not changes.empty():
                 changes.get_nowait()
-            url = f"{http_url}/_wschaos/connections/{connection['connectionId']}/close"
+            close = f"connections/{connection['connectionId']}/close"
             sent = time.monotonic()
-            async with http.post(url, json={"abrupt": True}) as response:
-                response.raise_for_status()
+            await control.request("POST", close, {"abrupt": True})
             lost = None
             while True:
                 change = await asyncio.wait_for(changes.get(), 10)

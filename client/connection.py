@@ -150,11 +150,7 @@ class Link:
                 :meth:`wait_closed`); otherwise drop TCP at once.
             reason: passed to the queries that were waiting.
         """
-        self._fail_pending(reason)
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
+        self._stop(reason)
         if graceful:
             self._spawn(self._close(), "close")
         else:
@@ -174,13 +170,18 @@ class Link:
         with contextlib.suppress(Exception):
             await self.ws.close()
 
-    def _fail_pending(self, reason: str) -> None:
+    def _stop(self, reason: str) -> None:
+        """Fail the waiting queries with ``reason`` and cancel every task but the caller."""
         if self._lost is None:
             self._lost = reason
         for waiters in self._pending.values():
             for pending in waiters:
                 if not pending.future.done():
                     pending.future.set_exception(ConnectionLost("websocket", self._lost))
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
 
     async def _read(self) -> None:
         code: int | None = None
@@ -203,10 +204,7 @@ class Link:
             logger.exception("socket %d: reading failed", self.token)
             clean, what = False, f"reading failed: {exc!r}"
         logger.info("socket %d: %s", self.token, what)
-        self._fail_pending(what)
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
+        self._stop(what)
         self.closed(self, clean, code, reason)
 
     def _dispatch(self, data: str | bytes) -> None:

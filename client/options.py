@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -74,34 +75,34 @@ class ClientOptions:
         if self.registry is not None and not isinstance(self.registry, CollectorRegistry):
             raise InvalidOptions("registry", self.registry, "must be a CollectorRegistry")
 
-    @property
+    @cached_property
     def scale(self) -> TimeScale:
         """The time scale of design §3."""
         return TimeScale(self.time_scale)
 
-    @property
+    @cached_property
     def heartbeat_seconds(self) -> float | None:
         """Real seconds between heartbeats (a duration); None = no heartbeat."""
         if self.heartbeat_interval is None:
             return None
         return self.scale.duration(self.heartbeat_interval)
 
-    @property
+    @cached_property
     def pong_budget(self) -> float | None:
         """Real seconds a pong may take (a budget); None = not checked."""
         return None if self.pong_timeout is None else self.scale.budget(self.pong_timeout)
 
-    @property
+    @cached_property
     def query_budget(self) -> float:
         """Real seconds a query's result may take on each transport (a budget)."""
         return self.scale.budget(self.query_timeout)
 
-    @property
+    @cached_property
     def fallback_budget(self) -> float:
         """Real seconds a query waits for a connection before going over REST (a budget)."""
         return self.scale.budget(self.fallback_after)
 
-    @property
+    @cached_property
     def open_budget(self) -> float:
         """Real seconds an opening (or closing) handshake may take (a budget)."""
         return self.scale.budget(self.open_timeout)

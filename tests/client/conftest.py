@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client import CollectorRegistry
 
 from chaos.control import EmulatorControl
+from chaos.testing.clients import Clients
 from client import ConnectionState, ResilientWebSocketClient, StatusChange
 from emulator import EmulatorServer
 
@@ -143,24 +143,26 @@ async def make_client(
 
     Depends on ``control`` so the gateway is reset before the clients exist and after they close.
     """
-    made: list[ResilientWebSocketClient] = []
+    clients = Clients(
+        emulator.ws_url,
+        {
+            "rest_url": emulator.rest_url,
+            "time_scale": SCALE,
+            "heartbeat_interval": None,
+            "query_timeout": 5 * SCALE,  # 5 s real
+            "open_timeout": 5 * SCALE,
+            "fallback_after": 5 * SCALE,
+            "pong_timeout": 2 * SCALE,  # 2 s real
+        },
+    )
 
-    def make(**options: Any) -> tuple[ResilientWebSocketClient, Recorder]:
-        options.setdefault("rest_url", emulator.rest_url)
-        options.setdefault("time_scale", SCALE)
-        options.setdefault("heartbeat_interval", None)
-        for budget in ("query_timeout", "open_timeout", "fallback_after"):
-            options.setdefault(budget, 5 * SCALE)  # 5 s real
-        options.setdefault("pong_timeout", 2 * SCALE)  # 2 s real
-        options.setdefault("rng", random.Random(4))
-        options.setdefault("registry", CollectorRegistry())
-        client = ResilientWebSocketClient(options.pop("url", emulator.ws_url), **options)
-        made.append(client)
+    def make(url: str | None = None, **options: Any) -> tuple[ResilientWebSocketClient, Recorder]:
+        options.setdefault("rng", random.Random(4))  # a fresh seeded source for each client
+        client = clients(url, **options)
         return client, Recorder(client)
 
     yield make
-    for client in made:
-        await client.close()
+    await clients.aclose()
 
 
 class SilentPeer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from client.backoff import FullJitterBackoff
@@ -290,8 +292,6 @@ def test_status_changes_carry_reason_and_attempts():
 
 
 def test_real_backoff_policy_plugs_in():
-    import random
-
     m = ConnectionMachine(3, FullJitterBackoff(1.0, 10.0, random.Random(7)))
     m.handle(ConnectRequested())
     (retry,) = m.handle(AttemptFailed(m.token, REFUSED))
