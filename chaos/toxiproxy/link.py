@@ -55,6 +55,7 @@ class Endpoint(asyncio.Protocol):
         reads: the link this socket is the source of.
         writes: the link this socket is the destination of.
         lost: True once the socket is closed.
+        closing: True once we closed or aborted it (nothing more is written to it).
     """
 
     def __init__(self, on_lost: Callable[[], None] | None = None) -> None:
@@ -156,20 +157,13 @@ class ToxicLink:
         source.reads = self
         destination.writes = self
 
-    @property
-    def finished(self) -> bool:
-        """True once the end of the stream reached the writer (or the connection was torn down)."""
-        return self._finished
-
     def start(self, chain: list[ToxicWrapper]) -> None:
         """Build one stage per toxic of ``chain`` (the proxy's chain for this direction) and run
         them. A ``reset_peer`` already present makes both sockets close with RST."""
         output: Output = self
         stubs: list[ToxicStub] = []
         for wrapper in reversed(chain):
-            stub = ToxicStub(ChunkQueue(self), output, self.rng)
-            if isinstance(wrapper.toxic, StatefulToxic):
-                stub.state = wrapper.toxic.new_state()
+            stub = self._new_stub(wrapper, output)
             if isinstance(wrapper.toxic, AbortiveToxic) and wrapper.toxic.resets_connection():
                 self.source.set_linger_zero()
                 self.destination.set_linger_zero()
@@ -182,6 +176,13 @@ class ToxicLink:
         for wrapper, stub in zip(self._wrappers, self._stubs, strict=True):
             stub.run(wrapper.toxic, wrapper.toxicity)
         self._update_reading()
+
+    def _new_stub(self, wrapper: ToxicWrapper, output: Output) -> ToxicStub:
+        """A stage for ``wrapper``'s toxic sending to ``output``, with fresh per-link state."""
+        stub = ToxicStub(ChunkQueue(self), output, self.rng)
+        if isinstance(wrapper.toxic, StatefulToxic):
+            stub.state = wrapper.toxic.new_state()
+        return stub
 
     # --- the reader -------------------------------------------------------------------------
 
@@ -267,9 +268,7 @@ class ToxicLink:
         """
         if self._finished:
             return
-        stub = ToxicStub(ChunkQueue(self), self, self.rng)
-        if isinstance(wrapper.toxic, StatefulToxic):
-            stub.state = wrapper.toxic.new_state()
+        stub = self._new_stub(wrapper, self)
         if not self._stubs:
             # Only the hidden no-op precedes it, and that holds nothing: rewire the reader.
             self._wrappers.append(wrapper)

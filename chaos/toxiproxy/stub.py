@@ -161,7 +161,7 @@ class ToxicStub:
 
     def run(self, toxic: Toxic, toxicity: float) -> None:
         """Start (or restart) the stage with a fresh toxicity draw."""
-        from chaos.toxiproxy.toxics.noop import NoopToxic
+        from chaos.toxiproxy.toxics.noop import NoopToxic  # here: the toxics import this module
 
         self._interrupted = False
         chosen: Toxic = toxic if self.rng.random() < toxicity else NoopToxic()

@@ -232,8 +232,3 @@ class ToxicCollection:
     def remove_link(self, link: ToxicLink) -> None:
         """Forget a link whose stream has ended."""
         self._links.pop(link, None)
-
-    @property
-    def link_count(self) -> int:
-        """Live links (two per open connection)."""
-        return len(self._links)

@@ -74,7 +74,7 @@ async def test_browsers_are_refused_on_matched_routes(api: Api) -> None:
 async def raw_get(url: str, path: str) -> tuple[int, dict[str, str]]:
     """A GET with the path sent byte for byte (HTTP clients normalise dot segments)."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    reader, writer = await asyncio.open_connection(host, int(port))
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
     head = (await asyncio.wait_for(reader.read(), 5)).split(b"\r\n\r\n")[0].decode()
     writer.close()
@@ -508,7 +508,7 @@ async def test_attributes_that_would_crash_toxiproxy_are_400(
         400,
         f"bad request body: {message}",
     )
-    await api.add_toxic(
+    before = await api.add_toxic(
         "t", name="ok", type=type_name, attributes={"average_size": 2, "rate": 1000}
     )
     await expect_error(
@@ -521,11 +521,7 @@ async def test_attributes_that_would_crash_toxiproxy_are_400(
     )
     # The refused update left the toxic as it was, and the server keeps serving.
     _, toxic = await api.call("GET", "/proxies/t/toxics/ok")
-    assert all(
-        toxic["attributes"][key] != value
-        for key, value in attributes.items()
-        if key in toxic["attributes"] and value < 1
-    )
+    assert toxic == before
     await api.remove_toxic("t", "ok")
     reader, writer = await connect(created["listen"])
     await round_trip(reader, writer, b"alive")

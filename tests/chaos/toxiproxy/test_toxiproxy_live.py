@@ -99,15 +99,27 @@ async def test_removing_timeout_closes_its_connections_even_untoxic(api: Api, ec
     writer.close()
 
 
-async def test_removing_slow_close_while_it_waits_closes_at_once(
+async def held_close(
     api: Api, upstream: Upstream
-) -> None:
+) -> tuple[asyncio.StreamWriter, asyncio.Future[bytes]]:
+    """A connection whose upstream has closed while a 10 s ``slow_close`` holds the close.
+
+    Returns:
+        The client's writer and its pending read, which ends when the close is let through.
+    """
     (reader, writer), (_, server_writer) = await proxied(api, upstream)
     await api.add_toxic("p", type="slow_close", attributes={"delay": 10_000})
     server_writer.close()
     reading = asyncio.ensure_future(reader.read(100))
     done, _ = await asyncio.wait([reading], timeout=0.1)
     assert not done  # the close is held
+    return writer, reading
+
+
+async def test_removing_slow_close_while_it_waits_closes_at_once(
+    api: Api, upstream: Upstream
+) -> None:
+    writer, reading = await held_close(api, upstream)
     await api.remove_toxic("p", "slow_close_downstream")
     assert await asyncio.wait_for(reading, WAIT) == b""  # closed at once, not after 10 s
     writer.close()
@@ -116,12 +128,7 @@ async def test_removing_slow_close_while_it_waits_closes_at_once(
 async def test_updating_slow_close_while_it_waits_restarts_with_the_new_delay(
     api: Api, upstream: Upstream
 ) -> None:
-    (reader, writer), (_, server_writer) = await proxied(api, upstream)
-    await api.add_toxic("p", type="slow_close", attributes={"delay": 10_000})
-    server_writer.close()
-    reading = asyncio.ensure_future(reader.read(100))
-    done, _ = await asyncio.wait([reading], timeout=0.1)
-    assert not done  # the close is held
+    writer, reading = await held_close(api, upstream)
     updated = time.perf_counter()
     await api.update_toxic("p", "slow_close_downstream", attributes={"delay": 300})
     assert await asyncio.wait_for(reading, WAIT) == b""

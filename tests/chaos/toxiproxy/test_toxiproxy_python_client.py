@@ -40,7 +40,9 @@ def round_trip(proxy: Proxy, payload: bytes = b"ping") -> float:
         client.sendall(payload)
         received = b""
         while len(received) < len(payload):
-            received += client.recv(65536)
+            chunk = client.recv(65536)
+            assert chunk, f"closed after {received!r}"  # EOF would otherwise spin for ever
+            received += chunk
         assert received == payload
         return time.perf_counter() - start
 

@@ -1,13 +1,13 @@
-"""The Toxiproxy control layer against the embedded server: ToxiproxyClient and RunProxies."""
+"""The Toxiproxy control layer (:mod:`chaos.proxies`) against the embedded server: ToxiproxyClient
+and RunProxies. The server and upstream fixtures are this directory's (``conftest.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from toxiproxy_support import connect, round_trip
 
 from chaos.errors import ToxiproxyError
 from chaos.proxies import (
@@ -22,42 +22,16 @@ from chaos.toxiproxy import EmbeddedToxiproxy
 
 
 @pytest.fixture
-def toxiproxy() -> Iterator[EmbeddedToxiproxy]:
-    with EmbeddedToxiproxy(seed=5) as server:
-        yield server
-
-
-@pytest.fixture
 async def client(toxiproxy: EmbeddedToxiproxy) -> AsyncIterator[ToxiproxyClient]:
     async with ToxiproxyClient(toxiproxy.url) as api:
         yield api
 
 
-@pytest.fixture
-async def echo() -> AsyncIterator[str]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    server.close()
-
-
 async def echo_time(address: str, payload: bytes = b"ping") -> float:
-    host, port = address.rsplit(":", 1)
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
+    """Seconds for ``payload`` to come back through a new connection to ``address``."""
+    reader, writer = await connect(address)
     try:
-        start = time.perf_counter()
-        writer.write(payload)
-        assert await asyncio.wait_for(reader.readexactly(len(payload)), 5) == payload
-        return time.perf_counter() - start
+        return await round_trip(reader, writer, payload)
     finally:
         writer.close()
 
