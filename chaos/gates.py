@@ -129,22 +129,22 @@ def format_value(name: str, value: float | None) -> str:
     return f"{value:g}"
 
 
-def _parse_value(name: str, text: object, problem_prefix: str) -> float:
+def _parse_value(name: str, text: object) -> float:
     if name in _DURATIONS:
         try:
             return parse_duration(text)
         except ValueError:
-            raise ValueError(f"{problem_prefix}not a duration (use e.g. 250ms, 2s)") from None
+            raise ValueError("not a duration (use e.g. 250ms, 2s)") from None
     try:
         number = float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{problem_prefix}not a number") from None
+        raise ValueError("not a number") from None
     if isinstance(text, bool) or not math.isfinite(number):
-        raise ValueError(f"{problem_prefix}not a number")
+        raise ValueError("not a number")
     if name in _RATES and not 0.0 <= number <= 1.0:
-        raise ValueError(f"{problem_prefix}a rate is a number from 0 to 1")
+        raise ValueError("a rate is a number from 0 to 1")
     if name in _COUNTS and number < 0:
-        raise ValueError(f"{problem_prefix}a count is never negative")
+        raise ValueError("a count is never negative")
     return number
 
 
@@ -165,7 +165,7 @@ def parse_gate(expression: str, *, source: str = "--gate") -> Gate:
             f"{source}: {expression!r}: unknown name {name!r} (known: {', '.join(GATE_NAMES)})"
         )
     try:
-        value = _parse_value(name, raw, "")
+        value = _parse_value(name, raw)
     except ValueError as exc:
         raise UserError(f"{source}: {expression!r}: {raw}: {exc}") from None
     return Gate(name=name, op=op, value=value, expression=" ".join((name, op, raw)))
@@ -191,7 +191,7 @@ def parse_expect(mapping: Mapping[str, object], *, source: str) -> list[Gate]:
         if isinstance(raw, str) and (bound := _BOUND.match(raw)):
             op, text = bound.groups()
         try:
-            value = _parse_value(name, text, "")
+            value = _parse_value(name, text)
         except ValueError as exc:
             raise ScenarioError(f"{source}.{name}: {raw!r}: {exc}") from None
         gates.append(Gate(name=name, op=op, value=value, expression=f"{name} {op} {text}"))

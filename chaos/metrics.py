@@ -27,7 +27,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import push_to_gateway, start_http_server, write_to_textfile
 
 from chaos.errors import UserError
-from chaos.outcomes import ANSWERED, ERRORED, LOST
+from chaos.outcomes import ANSWERED, ERRORED, LOST, TRANSPORTS
+
+# The runner times the same reconnects the client reports, so both histograms share buckets.
+from client.metrics import RECONNECT_BUCKETS
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -42,11 +45,6 @@ __all__ = [
     "write_metrics_file",
 ]
 
-#: Histogram buckets of reconnect times, real seconds: loopback reconnects take milliseconds,
-#: backoff under faults takes up to seconds.
-RECONNECT_BUCKETS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-)  # fmt: skip
 #: Pushgateway job name.
 PUSH_JOB = "wschaos"
 
@@ -104,7 +102,7 @@ class RunMetrics:
         histogram = self.reconnect.labels(scenario=name)
         for seconds in result.figures.reconnect_times:
             histogram.observe(seconds)
-        for transport in ("websocket", "rest"):
+        for transport in TRANSPORTS:
             for outcome in (ANSWERED, ERRORED, LOST):
                 self.queries.labels(scenario=name, transport=transport, outcome=outcome)
         for record in result.records:

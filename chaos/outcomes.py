@@ -25,6 +25,7 @@ __all__ = [
     "ANSWERED",
     "ERRORED",
     "LOST",
+    "TRANSPORTS",
     "Failure",
     "Figures",
     "QueryRecord",
@@ -39,7 +40,8 @@ __all__ = [
 ANSWERED = "answered"
 ERRORED = "errored"
 LOST = "lost"
-TRANSPORTS = ("websocket", "rest")
+#: The transports an answer can come over.
+TRANSPORTS: tuple[str, ...] = ("websocket", "rest")
 
 CONNECTED = "connected"
 _ACTIVE = frozenset({"connecting", "reconnecting"})

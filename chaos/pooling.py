@@ -21,6 +21,8 @@ __all__ = ["PooledCollector"]
 
 _SUMMED = frozenset({"counter", "histogram", "summary"})
 _Key = tuple[str, tuple[tuple[str, str], ...]]
+#: A family as pooled: (documentation, type, {(sample name, labels): value}).
+_Family = tuple[str, str, dict[_Key, float]]
 
 
 class PooledCollector(Collector):
@@ -29,9 +31,9 @@ class PooledCollector(Collector):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._current: CollectorRegistry | None = None
-        # family name -> (documentation, type, {(sample name, labels): value})
-        self._totals: dict[str, tuple[str, str, dict[_Key, float]]] = {}
-        self._gauges: dict[str, tuple[str, str, dict[_Key, float]]] = {}
+        # family name -> its pooled samples
+        self._totals: dict[str, _Family] = {}
+        self._gauges: dict[str, _Family] = {}
 
     def attach(self, registry: CollectorRegistry) -> None:
         """Make ``registry`` the current one (the previous one is retired first)."""
@@ -51,35 +53,17 @@ class PooledCollector(Collector):
         self._current = None
         self._gauges = {}
         for family in families:
-            target = self._totals if family.type in _SUMMED else self._gauges
-            _doc, _type, samples = target.setdefault(
-                family.name, (family.documentation, family.type, {})
-            )
-            for key, value in _samples(family):
-                samples[key] = samples.get(key, 0.0) + value if family.type in _SUMMED else value
+            _fold(self._totals if family.type in _SUMMED else self._gauges, family)
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             current = list(self._current.collect()) if self._current is not None else []
             totals = {name: (d, t, dict(s)) for name, (d, t, s) in self._totals.items()}
             gauges = {name: (d, t, dict(s)) for name, (d, t, s) in self._gauges.items()}
-        merged: dict[str, tuple[str, str, dict[_Key, float]]] = {}
-        for name, (doc, type_, samples) in totals.items():
-            merged[name] = (doc, type_, samples)
+        merged = totals  # a copy: the current registry's samples are added to it
         if current:
             for family in current:
-                if family.type in _SUMMED:
-                    _doc, _type, samples = merged.setdefault(
-                        family.name, (family.documentation, family.type, {})
-                    )
-                    for key, value in _samples(family):
-                        samples[key] = samples.get(key, 0.0) + value
-                else:
-                    merged[family.name] = (
-                        family.documentation,
-                        family.type,
-                        dict(_samples(family)),
-                    )
+                _fold(merged, family)
         else:
             merged.update(gauges)
         for name, (doc, type_, samples) in merged.items():
@@ -87,6 +71,15 @@ class PooledCollector(Collector):
             for (sample_name, labels), value in samples.items():
                 metric.add_sample(sample_name, dict(labels), value)
             yield metric
+
+
+def _fold(into: dict[str, _Family], family: Metric) -> None:
+    """Add ``family``'s samples to ``into``: summed for counters and histograms, replaced for
+    gauges."""
+    _doc, _type, samples = into.setdefault(family.name, (family.documentation, family.type, {}))
+    summed = family.type in _SUMMED
+    for key, value in _samples(family):
+        samples[key] = samples.get(key, 0.0) + value if summed else value
 
 
 def _samples(family: Metric) -> Iterable[tuple[_Key, float]]:

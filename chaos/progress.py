@@ -38,7 +38,6 @@ class TerminalProgress(Progress):
         self.verbose = verbose and not quiet
         self.quiet = quiet
         self._prefix = ""
-        self._scenario_started = 0.0
         self._run_started = time.monotonic()
         self._steps = 0
         self._line = ""
@@ -65,7 +64,6 @@ class TerminalProgress(Progress):
             self._write(f"running {count}, {passes}\n")
 
     def scenario_started(self, scenario: Scenario, index: int, total: int, iteration: int) -> None:
-        self._scenario_started = time.monotonic()
         self._steps = len(scenario.steps)
         self._prefix = f"[{index}/{total}" + (f" #{iteration}" if iteration > 1 else "") + "]"
         self._status(f"{self._prefix} {scenario.name}")

@@ -46,6 +46,7 @@ from chaos.outcomes import (
 )
 from chaos.pooling import PooledCollector
 from chaos.scenario import (
+    CLIENT_OPTIONS,
     Backend,
     ClearFaults,
     ClearToxics,
@@ -66,6 +67,7 @@ from chaos.scenario import (
     Wait,
 )
 from chaos.services import ScenarioEnvironment, Services, scale_fault
+from client.options import ClientOptions
 from emulator.timing import TimeScale, format_duration
 
 __all__ = [
@@ -81,17 +83,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Client option defaults (design §7), configured seconds: the runner's deadlines use them when
-#: a scenario does not override them, whatever the client.
+#: Client option defaults (design §7), configured seconds, as the resilient client defines them:
+#: the runner's deadlines use them when a scenario does not override them, whatever the client.
 CLIENT_DEFAULTS: dict[str, Any] = {
-    "heartbeat_interval": 30.0,
-    "pong_timeout": 10.0,
-    "max_reconnect_attempts": 3,
-    "backoff_base": 1.0,
-    "backoff_max": 10.0,
-    "query_timeout": 30.0,
-    "fallback_after": 5.0,
-    "open_timeout": 10.0,
+    option.name: option.default
+    for option in dataclasses.fields(ClientOptions)
+    if option.name in CLIENT_OPTIONS
 }
 #: Real seconds a query may take beyond the client's own budgets before it counts as lost.
 LOST_GRACE = 2.0
@@ -589,5 +586,5 @@ def _secs(seconds: float) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

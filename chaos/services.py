@@ -68,7 +68,7 @@ def gateway_settings(overrides: Mapping[str, Any], scale: TimeScale) -> dict[str
         scale: the scenario's time scale.
     """
     config = ApiConfig().with_overrides(dict(overrides), source="gateway")
-    body: dict[str, Any] = {key: value for key, value in overrides.items()}
+    body = dict(overrides)
     for key in _GATEWAY_DURATIONS:
         body[key] = scale.duration(getattr(config, key))
     for key in _GATEWAY_BUDGETS:
@@ -131,9 +131,6 @@ class Services:
         self.upstream_host = upstream_host
         self.seed = seed
         self.registry = registry
-        self._emulator: EmulatorServer | None = None
-        self._toxiproxy: EmbeddedToxiproxy | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._toxiproxy_client: ToxiproxyClient | None = None
         self.control: EmulatorControl  # set once started
         self._stack = contextlib.AsyncExitStack()
@@ -163,7 +160,6 @@ class Services:
             server = EmulatorServer(registry=self.registry)
             await loop.run_in_executor(None, server.start)
             self._stack.callback(server.stop)
-            self._emulator = server
             self.control_url = server.http_url
             self.stage = urlsplit(server.ws_url).path.strip("/") or "prod"
             self.upstreams = {
@@ -176,7 +172,6 @@ class Services:
             embedded = EmbeddedToxiproxy(seed=self.seed)
             await loop.run_in_executor(None, embedded.start)
             self._stack.callback(embedded.stop)
-            self._toxiproxy = embedded
             api_url = embedded.url
         else:
             api_url = normalize_url(self.toxiproxy_url)
@@ -190,10 +185,10 @@ class Services:
             # interface it has.
             self.proxy_host = parts.hostname
             self.listen_host = listen_host_for(parts.hostname)
-        self._session = await self._stack.enter_async_context(
+        session = await self._stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CONTROL_TIMEOUT))
         )
-        self.control = EmulatorControl(self.control_url, self._session)
+        self.control = EmulatorControl(self.control_url, session)
         try:
             await self.control.reset()
         except ControlError as exc:

@@ -123,11 +123,10 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         UserError: a bad gate, ``--client`` or scenario file.
     """
     gates = [parse_gate(expression) for expression in args.gate]
-    for option, path in (("--json", args.json), ("--junit", args.junit)):
+    outputs = {"--json": args.json, "--junit": args.junit, "--metrics-file": args.metrics_file}
+    for option, path in outputs.items():
         if path is not None:
             _check_output(path, option)
-    if args.metrics_file is not None:
-        _check_output(args.metrics_file, "--metrics-file")
     factory = load_factory(args.client)
     scenarios = load_scenarios(args.paths)
     toxiproxy_url = os.environ.get(TOXIPROXY_URL_ENV) or None

@@ -84,10 +84,7 @@ class NaiveClient:
         finally:
             if ws is self._ws:
                 self._set("disconnected")
-                for future in self._pending.values():
-                    if not future.done():
-                        future.set_exception(ConnectionError("the WebSocket connection closed"))
-                self._pending.clear()
+                self._fail_pending("the WebSocket connection closed")
 
     async def query(self, text: str, *, query_id: str) -> Answer:
         ws = self._ws
@@ -116,11 +113,15 @@ class NaiveClient:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(ConnectionError("closed by the client"))
-        self._pending.clear()
+        self._fail_pending("closed by the client")
         self._set("disconnected")
+
+    def _fail_pending(self, reason: str) -> None:
+        """Every query still waiting ends in a ``ConnectionError(reason)``."""
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(reason))
 
 
 def naive_client(settings: ClientSettings) -> NaiveClient:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.errors import UserError
 from chaos.metrics import MetricsExporter, RunMetrics, push_metrics, write_metrics_file
-from chaos.outcomes import ANSWERED, ERRORED, LOST, Figures, QueryRecord, ScenarioResult
+from chaos.outcomes import ANSWERED, ERRORED, LOST, Failure, Figures, QueryRecord, ScenarioResult
 
 
 def result(name: str, *, passed: bool, reconnects: list[float]) -> ScenarioResult:
@@ -28,8 +28,6 @@ def result(name: str, *, passed: bool, reconnects: list[float]) -> ScenarioResul
     outcome.figures = Figures.from_records(records, reconnect_times=reconnects)
     outcome.figures.duplicated = 0 if passed else 3
     if not passed:
-        from chaos.outcomes import Failure
-
         outcome.failures.append(Failure("1", "query", "x", "y"))
     return outcome
 
