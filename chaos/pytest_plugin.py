@@ -40,18 +40,24 @@ with ``wschaos_emulator.take_handler_errors()``.
 This module is only the fixtures; the classes they give live in :mod:`chaos.testing` (usable
 without pytest) and are imported when a fixture first runs, so a suite that uses no fixture
 never imports the top-level packages ``emulator`` and ``client``, whose names a project may use
-too. For compatibility the classes can still be imported from here
-(``from chaos.pytest_plugin import Proxies``).
+too.
+
+The async fixtures need pytest-asyncio. Without it the plugin still loads (installing wschaos must
+not break a project's pytest); only the tests that use those fixtures fail, as pytest fails any
+async fixture no plugin runs.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-import pytest_asyncio
+
+try:
+    from pytest_asyncio import fixture as _async_fixture
+except ImportError:  # see the module docstring
+    _async_fixture = pytest.fixture
 
 if TYPE_CHECKING:
     from chaos.adapter import ClientFactory
@@ -81,35 +87,19 @@ __all__ = [
     "wschaos_upstream_host",
 ]
 
-#: Names this module used to define, by the :mod:`chaos.testing` module that now does.
-_MOVED = {
-    "ENV_API_CONFIG": "settings",
-    "ENV_CLIENT": "settings",
-    "ENV_TIME_SCALE": "settings",
-    "ENV_UPSTREAM_HOST": "settings",
-    "ENDPOINT_ENV": "settings",
-    "CONTROL_TIMEOUT": "settings",
-    "CLOSE_TIMEOUT": "settings",
-    "Background": "background",
-    "Emulator": "emulators",
-    "EmulatorPool": "emulators",
-    "Proxies": "proxies",
-    "ScenarioFailed": "scenarios",
-    "ScenarioRunner": "scenarios",
-}
+T = TypeVar("T")
 
 
-def __getattr__(name: str) -> Any:
-    # Imported on first use (PEP 562), not when pytest loads the plugin.
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"chaos.testing.{module}"), name)
+def _setting(read: Callable[[], T]) -> T:
+    """``read()``; a bad setting (:class:`~chaos.errors.UserError`) fails the tests that use the
+    fixture, with one line and no traceback."""
+    from chaos.errors import UserError
 
-
-def _bad_setting(message: str) -> NoReturn:
-    """Fail the tests that use a badly configured fixture, with one line and no traceback."""
-    pytest.fail(message, pytrace=False)
+    try:
+        return read()
+    except UserError as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -117,28 +107,18 @@ def _bad_setting(message: str) -> NoReturn:
 def wschaos_api_config() -> ApiConfig | None:
     """The emulator's API config: the YAML file named by ``WSCHAOS_API_CONFIG``, else None (the
     built-in sample API). Override it to point the emulator at your own handlers."""
-    from chaos.errors import UserError
     from chaos.testing.settings import api_config_from_env
 
-    try:
-        return api_config_from_env()
-    except UserError as exc:
-        problem = str(exc)
-    _bad_setting(problem)  # outside the except: no chained traceback
+    return _setting(api_config_from_env)
 
 
 @pytest.fixture(scope="session")
 def wschaos_time_scale() -> float:
     """The time scale N of the emulator and the clients (design §3): ``WSCHAOS_TIME_SCALE``,
     else 1. At 600, the 10-minute idle timeout takes 1 s."""
-    from chaos.errors import UserError
     from chaos.testing.settings import time_scale_from_env
 
-    try:
-        return time_scale_from_env()
-    except UserError as exc:
-        problem = str(exc)
-    _bad_setting(problem)
+    return _setting(time_scale_from_env)
 
 
 @pytest.fixture(scope="session")
@@ -160,14 +140,9 @@ def wschaos_client_options() -> dict[str, Any]:
 def wschaos_client_adapter() -> ClientFactory:
     """The client scenarios drive: ``WSCHAOS_CLIENT`` (``module:factory``), else the resilient
     client (:func:`chaos.adapter.resilient_client`)."""
-    from chaos.errors import UserError
     from chaos.testing.settings import client_adapter_from_env
 
-    try:
-        return client_adapter_from_env()
-    except UserError as exc:
-        problem = str(exc)
-    _bad_setting(problem)
+    return _setting(client_adapter_from_env)
 
 
 # ------------------------------------------------------------------------- session services
@@ -267,7 +242,7 @@ def wschaos_proxies(
         proxies.close()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def wschaos_background() -> AsyncIterator[Background]:
     """Start chaos concurrently with the test; what it raises is raised at teardown."""
     from chaos.testing.background import Background
@@ -278,7 +253,7 @@ async def wschaos_background() -> AsyncIterator[Background]:
     background.check()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def wschaos_client_factory(
     wschaos_proxies: Proxies,
     wschaos_time_scale: float,
@@ -302,7 +277,7 @@ async def wschaos_client_factory(
     await clients.aclose()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def wschaos_client(wschaos_client_factory: Clients) -> ResilientWebSocketClient:
     """A :class:`client.ResilientWebSocketClient` through the proxies (not yet connected)."""
     return wschaos_client_factory()

@@ -1,7 +1,9 @@
-"""Adapters and helpers for testing the harness itself.
+"""The reusable core of the pytest plugin (:mod:`chaos.pytest_plugin`), usable without pytest.
 
-:mod:`chaos.testing.naive` is the seed's naive client (no heartbeat, no reconnect, no fallback):
-run the suite with ``--client chaos.testing.naive:naive_client`` to see it fail.
+The emulators, Toxiproxy proxies, clients, background chaos and scenario runs the ``wschaos_*``
+fixtures give, each usable from any event loop or none (:class:`LoopThread`). Also
+:mod:`chaos.testing.naive`, the seed's naive client (no heartbeat, no reconnect, no fallback): run
+the suite with ``--client chaos.testing.naive:naive_client`` to see it fail.
 """
 
 from chaos.testing.background import Background

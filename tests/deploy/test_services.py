@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deploy_support import Query, option
 from prometheus_client.parser import text_string_to_metric_families
 
 #: Real seconds the stack may take to start, and the runner to finish its first scenario run.
@@ -202,7 +203,7 @@ def stack(
     try:
         # emulator: its compose command on port 0; the ready line names the real ports.
         command = services["emulator"]["command"]
-        compose_ports = [int(command[command.index(o) + 1]) for o in ("--port", "--rest-port")]
+        compose_ports = [int(option(command, o)) for o in ("--port", "--rest-port")]
         local.ports.update(dict.fromkeys(compose_ports, 0))
         emulator = Process(local.command(command, "emulator"))
         started.append(emulator)
@@ -232,9 +233,7 @@ def stack(
         # runner: its compose command and environment, plus the quick scenario. Its metrics
         # endpoint binds every interface by default (as compose needs); here only its address.
         command = services["runner"]["command"]
-        local.ports[int(command[command.index("--metrics-port") + 1])] = free_port(
-            local.hosts["runner"]
-        )
+        local.ports[int(option(command, "--metrics-port"))] = free_port(local.hosts["runner"])
         scenario = tmp / "deploy-smoke.yaml"
         scenario.write_text(SMOKE_SCENARIO)
         env = {k: local.arg(v, "runner") for k, v in services["runner"]["environment"].items()}
@@ -261,14 +260,14 @@ def test_populate_proxies_reach_the_emulator(
     proxies = json.loads(fetch(f"{stack['toxiproxy_url']}/proxies"))
     assert set(proxies) == {proxy["name"] for proxy in populate}
     command = services["emulator"]["command"]
-    stage = command[command.index("--stage") + 1]
+    stage = option(command, "--stage")
     for proxy in populate:
         assert proxies[proxy["name"]]["enabled"] is True
         address = local.address(proxy["listen"], "toxiproxy")
         # Through the proxy to the emulator's /metrics (both of its ports serve it).
         assert "wschaos_gateway_connections" in fetch(f"http://{address}/metrics"), proxy
     # The websocket proxy leads to the WebSocket API: a GET without upgrade there gets 426.
-    websocket_port = command[command.index("--port") + 1]
+    websocket_port = option(command, "--port")
     (websocket,) = [p for p in populate if p["upstream"] == f"emulator:{websocket_port}"]
     address = local.address(websocket["listen"], "toxiproxy")
     with pytest.raises(urllib.error.HTTPError) as answer:
@@ -318,7 +317,7 @@ def test_the_soak_runner_passes_through_the_compose_topology(
 
 
 def test_every_panel_metric_and_label_is_in_the_real_metrics(
-    pages: dict[str, str], queries: list[Any]
+    pages: dict[str, str], queries: list[Query]
 ) -> None:
     found: dict[str, list[dict[str, str]]] = {}
     for page in pages.values():

@@ -2,15 +2,18 @@
 
 A handler that raises (even a ``$disconnect`` handler still running when the test body ends), a
 fault task that fails and a scenario that does not pass each make the test fail, not just a log
-line. This file runs a small suite of its own with pytest and checks
-how each of its tests ends.
+line. This file runs a small suite of its own with pytest and checks how each of its tests ends.
+In a project without pytest-asyncio only the tests that use the async fixtures fail: installing
+wschaos never breaks a project's pytest.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +82,15 @@ def crash(event, context):
 def forget_session(event, context):
     time.sleep(0.05)  # a moment of work (a table write) before it fails
     raise KeyError("session")
+"""
+
+INNER_WITHOUT_ASYNCIO_TESTS = """
+def test_a_sync_fixture(wschaos_client_options):
+    assert wschaos_client_options == {}
+
+
+def test_an_async_fixture(wschaos_background):
+    pass
 """
 
 INNER_INI = """\
@@ -150,3 +162,26 @@ def test_every_inner_test_ran(outcomes: dict[str, list]) -> None:
         "test_a_scenario_does_not_pass",
         "test_all_is_well",
     }
+
+
+def test_without_pytest_asyncio_only_the_async_fixtures_fail(tmp_path: Path) -> None:
+    # The plugin loads in every pytest run of the environment wschaos is installed in.
+    blocked = tmp_path / "blocked"
+    (blocked / "pytest_asyncio").mkdir(parents=True)
+    (blocked / "pytest_asyncio" / "__init__.py").write_text(
+        'raise ImportError("pytest-asyncio is not installed")\n'
+    )
+    (tmp_path / "test_inner.py").write_text(INNER_WITHOUT_ASYNCIO_TESTS)
+    path = os.pathsep.join(filter(None, [str(blocked), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert "1 passed, 1 error" in done.stdout, done.stdout + done.stderr
+    assert "test_an_async_fixture" in done.stdout and "'wschaos_background'" in done.stdout
